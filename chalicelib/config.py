@@ -1,0 +1,72 @@
+"""Settings read from the environment once, into a frozen value.
+
+Every knob an operator can turn is here, with its default, so that README and ``.chalice/config.json``
+can be checked against one list. Secrets are not read here: they are fetched on first use (environment
+or SSM) by the code that needs them, and never logged.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from chalicelib.errors import ConfigError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    store: str = "sqlite"
+    data_dir: Path = PROJECT_ROOT / "data"
+    companies_path: Path = PROJECT_ROOT / "companies.toml"
+    table_name: str = "fair-reply"
+    stage: str = "local"
+    notable_followers: int = 1_000
+    high_profile_followers: int = 100_000
+    min_sample: int = 30
+    log_level: str = "INFO"
+    public_base_url: str = "http://127.0.0.1:8000"
+
+    @property
+    def sqlite_path(self) -> Path:
+        return self.data_dir / "fair-reply.sqlite3"
+
+
+def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name}={raw!r}: must be a whole number") from exc
+    if value < minimum:
+        raise ConfigError(f"{name}={raw!r}: must be at least {minimum}")
+    return value
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """Build :class:`Settings` from ``env`` (default ``os.environ``); raise ConfigError on bad values."""
+    env = os.environ if env is None else env
+    store = env.get("FAIR_REPLY_STORE", "sqlite").strip().lower()
+    if store not in ("sqlite", "dynamodb"):
+        raise ConfigError(f"FAIR_REPLY_STORE={store!r}: must be 'sqlite' or 'dynamodb'")
+    notable = _int(env, "FAIR_REPLY_NOTABLE_FOLLOWERS", 1_000, minimum=1)
+    high = _int(env, "FAIR_REPLY_HIGH_PROFILE_FOLLOWERS", 100_000, minimum=1)
+    if high <= notable:
+        raise ConfigError("FAIR_REPLY_HIGH_PROFILE_FOLLOWERS must be greater than FAIR_REPLY_NOTABLE_FOLLOWERS")
+    return Settings(
+        store=store,
+        data_dir=Path(env.get("FAIR_REPLY_DATA_DIR") or PROJECT_ROOT / "data"),
+        companies_path=Path(env.get("FAIR_REPLY_COMPANIES") or PROJECT_ROOT / "companies.toml"),
+        table_name=env.get("FAIR_REPLY_TABLE", "fair-reply"),
+        stage=env.get("FAIR_REPLY_STAGE", "local"),
+        notable_followers=notable,
+        high_profile_followers=high,
+        min_sample=_int(env, "FAIR_REPLY_MIN_SAMPLE", 30, minimum=1),
+        log_level=env.get("FAIR_REPLY_LOG_LEVEL", "INFO").upper(),
+        public_base_url=env.get("FAIR_REPLY_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/"),
+    )
