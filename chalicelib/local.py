@@ -1,0 +1,160 @@
+"""The embedded local stack behind ``make run``: the Chalice routes on 127.0.0.1 plus a scheduler.
+
+The scheduler calls the very job functions the Lambda schedules call, on the same cadence, so what runs
+on a laptop is what runs on AWS, minus API Gateway and EventBridge.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from chalicelib.logs import get_logger
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduledJob:
+    """A job and how often it runs; ``run(now)`` receives the scheduled time, as a Lambda schedule does."""
+
+    name: str
+    every_seconds: float
+    run: Callable[[datetime], Any]
+
+
+class LocalScheduler:
+    """Runs each job once at start and then every ``every_seconds``, in one background thread.
+
+    A failing job is logged and retried at its next slot; it never stops the scheduler or the other jobs.
+    """
+
+    def __init__(
+        self,
+        jobs: Sequence[ScheduledJob],
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+    ) -> None:
+        self._jobs = list(jobs)
+        self._clock = clock
+        self._wall_clock = wall_clock
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.runs: dict[str, int] = {job.name: 0 for job in jobs}
+        self.failures: dict[str, int] = {job.name: 0 for job in jobs}
+
+    def run_pending(self, due: dict[str, float]) -> float:
+        """Run every job whose time has come; return seconds until the next one is due."""
+        now = self._clock()
+        for job in self._jobs:
+            if self._stop.is_set():
+                break
+            if due.get(job.name, now) <= now:
+                self._run_one(job)
+                due[job.name] = now + job.every_seconds
+        return max(0.0, min(due.values()) - self._clock()) if due else 1.0
+
+    def _run_one(self, job: ScheduledJob) -> None:
+        logger = get_logger()
+        try:
+            job.run(self._wall_clock())
+            self.runs[job.name] += 1
+        except Exception:  # a job failure must not stop the scheduler
+            self.failures[job.name] += 1
+            logger.exception("scheduled job failed", extra={"job": job.name})
+
+    def _loop(self) -> None:
+        due: dict[str, float] = {}
+        while not self._stop.is_set():
+            wait = self.run_pending(due)
+            self._stop.wait(min(wait, 1.0))
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._loop, name="fair-reply-scheduler", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+
+class LocalServer:
+    """Chalice's own local dev server, run in a thread so that it can be stopped cleanly."""
+
+    def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 8000, stage: str = "dev") -> None:
+        from chalice.config import Config
+        from chalice.local import create_local_server
+
+        config = Config.create(chalice_stage=stage, app_name=getattr(app, "app_name", "fair-reply"))
+        self._server = create_local_server(app, config, host, port)
+        self.host = host
+        self.port = self._server.server.server_address[1]
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self) -> None:
+        self._server.server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.server.serve_forever, name="fair-reply-http", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server.server_close()
+        if self._thread is not None:
+            self._thread.join(10)
+
+
+def wait_for_signal() -> None:
+    """Block until Ctrl-C or SIGTERM."""
+    stop = threading.Event()
+
+    def _handler(signum: int, frame: Any) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _handler)
+    signal.signal(signal.SIGINT, _handler)
+    while not stop.is_set():
+        stop.wait(0.5)
+
+
+def run_local(*, host: str = "127.0.0.1", port: int = 8000, scheduler: bool = True, sample_data: bool = True) -> int:
+    """Start the local stack and block until Ctrl-C; data lives in the SQLite file and survives restarts."""
+    from chalicelib import runtime
+
+    runtime.registry()  # refuse to start on an invalid registry, before binding anything
+    settings = runtime.settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    store = runtime.store()
+    if sample_data:
+        from chalicelib.sample_data import ensure_sample_data
+
+        ensure_sample_data(store, runtime.registry())
+    from app import app
+
+    server = LocalServer(app, host=host, port=port)
+    jobs_runner = None
+    if scheduler:
+        from chalicelib.jobs.schedules import local_jobs
+
+        jobs_runner = LocalScheduler(local_jobs())
+    server.start()
+    print(f"Fair Reply is running at {server.url}  (data: {settings.data_dir}; Ctrl-C stops)", flush=True)
+    if jobs_runner is not None:
+        jobs_runner.start()
+    try:
+        wait_for_signal()
+    finally:
+        print("stopping…", flush=True)
+        if jobs_runner is not None:
+            jobs_runner.stop()
+        server.stop()
+        runtime.reset()
+    return 0

@@ -1,0 +1,60 @@
+"""Process-wide dependencies, built once on first use (chalice's lazy-getter pattern).
+
+Import stays free of I/O and heavy imports; warm Lambda invocations reuse the store and registry; tests
+swap any of them with :func:`override` and undo it with :func:`reset`.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from chalicelib.config import Settings
+    from chalicelib.domain.models import Company
+    from chalicelib.store.base import Store
+
+_LOCK = threading.RLock()
+_STATE: dict[str, Any] = {}
+
+
+def settings() -> Settings:
+    with _LOCK:
+        if "settings" not in _STATE:
+            from chalicelib.config import load_settings
+
+            _STATE["settings"] = load_settings()
+        return _STATE["settings"]
+
+
+def registry() -> dict[str, Company]:
+    """Tracked companies; raises RegistryError (and so refuses to serve) when the file is invalid."""
+    with _LOCK:
+        if "registry" not in _STATE:
+            from chalicelib.registry import load_registry
+
+            _STATE["registry"] = load_registry(settings().companies_path)
+        return _STATE["registry"]
+
+
+def store() -> Store:
+    with _LOCK:
+        if "store" not in _STATE:
+            from chalicelib.store import open_store
+
+            _STATE["store"] = open_store(settings())
+        return _STATE["store"]
+
+
+def override(**values: Any) -> None:
+    """Replace dependencies (``settings=``, ``registry=``, ``store=``) for tests and the local runner."""
+    with _LOCK:
+        _STATE.update(values)
+
+
+def reset() -> None:
+    with _LOCK:
+        store_obj = _STATE.pop("store", None)
+        _STATE.clear()
+    if store_obj is not None and hasattr(store_obj, "close"):
+        store_obj.close()

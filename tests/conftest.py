@@ -1,0 +1,65 @@
+"""Shared fixtures: an isolated data dir and registry per test, and the Chalice test client."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def shared_dir() -> Path:
+    """``../shared`` beside the repository (CI places it there); FAIR_REPLY_SHARED_DIR overrides."""
+    override = os.environ.get("FAIR_REPLY_SHARED_DIR")
+    return Path(override) if override else REPO_ROOT.parent / "shared"
+
+
+SAMPLE_REGISTRY = """
+[companies.acme-air]
+name = "Acme Air"
+sector = "airline"
+sla_minutes = 60
+[companies.acme-air.handles]
+x = ["AcmeAirHelp", "AcmeAir"]
+mastodon = ["help@acme.example"]
+bluesky = ["help.acme.example"]
+reddit = ["AcmeAir_Official"]
+
+[companies.bolt-bank]
+name = "Bolt Bank"
+email_domains = ["boltbank.example"]
+[companies.bolt-bank.handles]
+x = ["BoltBankHelp"]
+"""
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Every test gets its own data dir and registry, and fresh lazily-built dependencies."""
+    from chalicelib import runtime
+
+    registry = tmp_path / "companies.toml"
+    registry.write_text(SAMPLE_REGISTRY, encoding="utf-8")
+    monkeypatch.setenv("FAIR_REPLY_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("FAIR_REPLY_COMPANIES", str(registry))
+    monkeypatch.setenv("FAIR_REPLY_STORE", "sqlite")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    runtime.reset()
+    yield tmp_path
+    runtime.reset()
+
+
+@pytest.fixture
+def client() -> Iterator[object]:
+    from chalice.test import Client
+
+    from app import app
+
+    with Client(app) as test_client:
+        yield test_client
