@@ -78,6 +78,7 @@ class Account:
     followers: int | None = None
     verified: bool | None = None
     url: str | None = None
+    verified_type: str | None = None  # X: "blue" | "business" | "government" | "none"; other platforms: None
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,3 +198,29 @@ class Checkpoint:
     cursor: str | None
     updated_at: datetime
     newest_post_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Subscription:
+    """A reader's request for SLA-breach alerts about one company (double opt-in, so it starts ``pending``).
+
+    ``sla_minutes`` overrides the company's own SLA when set; ``tiers`` limits alerts to complaints from
+    those audience tiers (empty means all); ``digest`` is ``immediate`` or ``daily``; ``status`` is one of
+    ``pending``, ``confirmed``, ``unsubscribed`` or ``suppressed``.
+    """
+
+    sub_id: str
+    email: str
+    company: str
+    sla_minutes: int | None
+    tiers: tuple[str, ...]
+    digest: str
+    status: str
+    created_at: datetime
+    confirmed_at: datetime | None = None
+    source_ip: str | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "created_at", utc(self.created_at))
+        if self.confirmed_at is not None:
+            object.__setattr__(self, "confirmed_at", utc(self.confirmed_at))
