@@ -1,0 +1,470 @@
+"""The one storage interface every part of Fair Reply talks to.
+
+Public methods hold the rules both backends must share (batch de-duplication, earliest-reply-wins, UTC,
+cursor validation, snapshot encoding); backends implement the small ``_`` primitives below them, each of
+which states its contract. A new backend is correct when ``tests/contract`` passes against it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import zlib
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, replace
+from datetime import datetime
+from itertools import islice
+from typing import Any, TypeVar
+
+from chalicelib.domain.models import (
+    Account,
+    Category,
+    Checkpoint,
+    Complaint,
+    Post,
+    Reply,
+    ReplyKind,
+    Subscription,
+    Tier,
+    utc,
+)
+from chalicelib.store.cursor import ComplaintKey, decode_cursor, encode_cursor, filter_fingerprint
+from chalicelib.store.errors import StoreError
+
+FIRST_REPLY = "first_reply"
+FIRST_SUBSTANTIVE_REPLY = "first_substantive_reply"
+REPLY_SLOTS = (FIRST_REPLY, FIRST_SUBSTANTIVE_REPLY)
+MAX_PAGE = 1000
+POST_CHUNK = 5000
+
+_T = TypeVar("_T")
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """One page of a listing; ``next_cursor`` is None on the last page."""
+
+    items: list[Complaint]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ComplaintFilter:
+    """Optional filters of ``list_complaints`` beyond company and time range; None means "any"."""
+
+    platform: str | None = None
+    tier: str | None = None
+    answered: bool | None = None
+    category: str | None = None
+
+
+def is_earlier(candidate: Reply, current: Reply | None) -> bool:
+    """Earliest reply wins; equal times go to the smaller post id so concurrent writers agree on one answer."""
+    return current is None or (candidate.created_at, candidate.post_id) < (current.created_at, current.post_id)
+
+
+def complaint_key(c: Complaint) -> ComplaintKey:
+    return (c.created_at, c.platform, c.post_id)
+
+
+def normalise_email(email: str) -> str:
+    """Addresses are matched case-insensitively: people type them both ways and expect one subscription."""
+    return email.strip().casefold()
+
+
+def _chunks(items: Iterable[_T], size: int) -> Iterator[list[_T]]:
+    iterator = iter(items)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
+
+
+def _merge_posts(posts: Iterable[Post]) -> list[Post]:
+    """Collapse duplicates within one batch: the first copy stands, a deletion seen in any copy sticks."""
+    merged: dict[tuple[str, str], Post] = {}
+    for post in posts:
+        seen = merged.get(post.key)
+        if seen is None:
+            merged[post.key] = post
+        elif post.deleted and not seen.deleted:
+            merged[post.key] = replace(seen, deleted=True)
+    return list(merged.values())
+
+
+def _merge_complaints(complaints: Iterable[Complaint]) -> list[Complaint]:
+    """Collapse duplicates within one batch with the same rules the store applies across batches."""
+    merged: dict[tuple[str, str], Complaint] = {}
+    for c in complaints:
+        seen = merged.get(c.key)
+        if seen is None:
+            merged[c.key] = c
+            continue
+        merged[c.key] = replace(
+            seen,
+            category=c.category,
+            deleted=seen.deleted or c.deleted,
+            first_reply=c.first_reply if c.first_reply and is_earlier(c.first_reply, seen.first_reply)
+            else seen.first_reply,
+            first_substantive_reply=c.first_substantive_reply
+            if c.first_substantive_reply and is_earlier(c.first_substantive_reply, seen.first_substantive_reply)
+            else seen.first_substantive_reply,
+        )
+    return list(merged.values())
+
+
+class Store(ABC):
+    """Posts, accounts, complaints and their first replies, checkpoints, snapshots and subscriptions."""
+
+    # -- lifecycle -------------------------------------------------------------------------------------------
+
+    def close(self) -> None:  # noqa: B027 - backends without resources need not override
+        """Release connections; the store must not be used afterwards."""
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _batch(self) -> contextlib.AbstractContextManager[Any]:
+        """Group primitive calls into one unit of work where the backend has one (SQLite: a transaction)."""
+        return contextlib.nullcontext()
+
+    # -- posts and accounts ----------------------------------------------------------------------------------
+
+    def put_posts(self, posts: Iterable[Post]) -> int:
+        """Store posts not seen before; return how many were new.
+
+        Re-inserting a stored post changes nothing, except that a later copy marked deleted marks the stored
+        one deleted: a deletion is news, but a re-fetch must never resurrect a post or rewrite its time or
+        author audience (the tier was measured on the first copy).
+        """
+        stored = 0
+        for chunk in _chunks(posts, POST_CHUNK):
+            batch = _merge_posts(chunk)
+            with self._batch():
+                stored += self._insert_posts(batch)
+                deleted = [p.key for p in batch if p.deleted]
+                if deleted:
+                    self._mark_posts_deleted(deleted)
+        return stored
+
+    def get_post(self, platform: str, post_id: str) -> Post | None:
+        return self._get_post(platform, post_id)
+
+    def thread_posts(self, platform: str, thread_id: str) -> list[Post]:
+        """All stored posts of a thread, oldest first (ties by post id)."""
+        return sorted(self._thread_posts(platform, thread_id), key=lambda p: (p.created_at, p.post_id))
+
+    def posts_replying_to(self, platform: str, post_id: str) -> list[Post]:
+        """Stored posts whose ``in_reply_to_post_id`` is ``post_id``, oldest first; for threads without an id."""
+        return sorted(self._posts_replying_to(platform, post_id), key=lambda p: (p.created_at, p.post_id))
+
+    def put_accounts(self, accounts: Iterable[Account]) -> int:
+        """Upsert accounts (the latest copy of an account wins); return how many were new or changed."""
+        latest = {(a.platform, a.account_id): a for a in accounts}
+        if not latest:
+            return 0
+        with self._batch():
+            return self._upsert_accounts(list(latest.values()))
+
+    def get_account(self, platform: str, account_id: str) -> Account | None:
+        return self._get_account(platform, account_id)
+
+    # -- complaints ------------------------------------------------------------------------------------------
+
+    def put_complaints(self, complaints: Iterable[Complaint]) -> int:
+        """Idempotent upsert keyed by (platform, post id); return how many complaints were new.
+
+        A stored complaint keeps its identity fields (time, author, tier); an upsert may change its
+        category, mark it deleted, or bring an *earlier* first reply — never a later one, and never clear one.
+        """
+        stored = 0
+        with self._batch():
+            for c in _merge_complaints(complaints):
+                if self._insert_complaint(c):
+                    stored += 1
+                    continue
+                current = self._get_complaint(c.platform, c.post_id)
+                if current is None:  # pragma: no cover - complaints are never removed
+                    continue
+                category = str(c.category) if c.category != current.category else None
+                deleted = True if c.deleted and not current.deleted else None
+                if category is not None or deleted is not None:
+                    self._update_complaint(c.platform, c.post_id, category=category, deleted=deleted)
+                for slot in REPLY_SLOTS:
+                    reply = getattr(c, slot)
+                    if reply is not None and is_earlier(reply, getattr(current, slot)):
+                        self._record_first(c.platform, c.post_id, reply, slot)
+        return stored
+
+    def record_reply(self, reply: Reply) -> bool:
+        """Record ``reply`` as its complaint's first (and first substantive) reply if it is earlier.
+
+        Atomic in both backends, so repeated or concurrent recording keeps the earliest reply. Returns
+        False when nothing changed, including when the complaint is not stored yet (pairing retries then).
+        """
+        changed = self._record_first(reply.platform, reply.complaint_post_id, reply, FIRST_REPLY)
+        if reply.kind == ReplyKind.SUBSTANTIVE:
+            changed = self._record_first(reply.platform, reply.complaint_post_id, reply, FIRST_SUBSTANTIVE_REPLY) or changed
+        return changed
+
+    def get_complaint(self, platform: str, post_id: str) -> Complaint | None:
+        return self._get_complaint(platform, post_id)
+
+    def mark_deleted(self, platform: str, post_id: str) -> bool:
+        """Mark a post and its complaint (whichever are stored) deleted; True if either changed."""
+        with self._batch():
+            post_changed = self._mark_posts_deleted([(platform, post_id)]) > 0
+            complaint_changed = self._update_complaint(platform, post_id, category=None, deleted=True)
+        return post_changed or complaint_changed
+
+    def list_complaints(
+        self,
+        company: str,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        platform: str | None = None,
+        tier: Tier | str | None = None,
+        answered: bool | None = None,
+        category: Category | str | None = None,
+        limit: int = 100,
+        cursor: str | None = None,
+    ) -> Page:
+        """A company's complaints ordered by (created_at, platform, post_id); ``since`` inclusive, ``until`` not.
+
+        Raises
+        ------
+        InvalidCursor
+            ``cursor`` is malformed or was issued for different filters.
+        ValueError
+            ``limit`` is outside 1..1000 or ``tier``/``category`` is not a known value.
+        """
+        if not 1 <= limit <= MAX_PAGE:
+            raise ValueError(f"limit={limit}: must be between 1 and {MAX_PAGE}")
+        since = None if since is None else utc(since)
+        until = None if until is None else utc(until)
+        filters = ComplaintFilter(
+            platform=platform,
+            tier=None if tier is None else str(Tier(tier)),
+            answered=answered,
+            category=None if category is None else str(Category(category)),
+        )
+        fingerprint = filter_fingerprint(
+            company=company, since=since, until=until, platform=filters.platform, tier=filters.tier,
+            answered=filters.answered, category=filters.category,
+        )
+        after = None if cursor is None else decode_cursor(cursor, fingerprint)
+        rows = self._query_complaints(company, since=since, until=until, after=after, filters=filters, limit=limit + 1)
+        items = rows[:limit]
+        next_cursor = encode_cursor(complaint_key(items[-1]), fingerprint) if len(rows) > limit else None
+        return Page(items=items, next_cursor=next_cursor)
+
+    def changed_complaints(self, company: str, *, after: int = 0, limit: int = 1000) -> tuple[list[Complaint], int]:
+        """Complaints of ``company`` written since change number ``after``, oldest change first.
+
+        Every write that changes a complaint gives it a new, larger ``seq``, so a job that remembers the
+        returned ``last_seq`` reads only what changed since its last run. On DynamoDB a sequence number is
+        taken just before its write lands, so a reader needing every change should re-read a small overlap
+        (re-reading is harmless: complaints are keyed).
+        """
+        if limit < 1:
+            raise ValueError(f"limit={limit}: must be positive")
+        rows = self._changed_complaints(company, after=after, limit=limit)
+        return [c for _, c in rows], (rows[-1][0] if rows else after)
+
+    # -- checkpoints, horizons and snapshots -----------------------------------------------------------------
+
+    def get_checkpoint(self, company: str, source: str) -> Checkpoint | None:
+        return self._get_checkpoint(company, source)
+
+    def put_checkpoint(self, cp: Checkpoint) -> None:
+        """Save a checkpoint; callers save it only after the posts it covers are stored."""
+        self._put_checkpoint(cp)
+
+    def list_checkpoints(self) -> list[Checkpoint]:
+        return sorted(self._list_checkpoints(), key=lambda cp: (cp.company, cp.source))
+
+    def set_horizon(self, company: str, platform: str, observed_until: datetime) -> None:
+        """Raise how far a company's platform has been observed; a late, older report never lowers it."""
+        self._raise_horizon(company, platform, utc(observed_until))
+
+    def get_horizons(self, company: str) -> dict[str, datetime]:
+        return self._get_horizons(company)
+
+    def put_snapshot(self, key: str, body: dict[str, Any], generated_at: datetime) -> None:
+        """Store a JSON document (compressed: aggregate snapshots can be large) under ``key``, replacing it."""
+        data = zlib.compress(json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode(), 6)
+        self._put_snapshot(key, data, utc(generated_at))
+
+    def get_snapshot(self, key: str) -> tuple[dict[str, Any], datetime] | None:
+        found = self._get_snapshot(key)
+        if found is None:
+            return None
+        data, generated_at = found
+        try:
+            return json.loads(zlib.decompress(data)), generated_at
+        except (zlib.error, ValueError) as exc:
+            raise StoreError(f"snapshot {key!r} is corrupt") from exc
+
+    # -- subscriptions ---------------------------------------------------------------------------------------
+
+    def put_subscription(self, sub: Subscription) -> None:
+        """Create or replace a subscription by ``sub_id``."""
+        self._put_subscription(sub)
+
+    def get_subscription(self, sub_id: str) -> Subscription | None:
+        return self._get_subscription(sub_id)
+
+    def find_subscription(self, email: str, company: str) -> Subscription | None:
+        """The newest subscription of this address (case-insensitive) to this company, if any."""
+        found = self._find_subscriptions(normalise_email(email), company)
+        return max(found, key=lambda s: (s.created_at, s.sub_id), default=None)
+
+    def list_subscriptions(self, *, company: str | None = None, status: str | None = None) -> list[Subscription]:
+        subs = self._list_subscriptions(company=company, status=status)
+        return sorted(subs, key=lambda s: (s.company, s.created_at, s.sub_id))
+
+    def mark_alerted(self, sub_id: str, platform: str, post_id: str, at: datetime) -> bool:
+        """Remember that a subscriber was alerted about a complaint; True only the first time (put-if-absent)."""
+        return self._mark_alerted(sub_id, platform, post_id, utc(at))
+
+    def was_alerted(self, sub_id: str, platform: str, post_id: str) -> bool:
+        return self._was_alerted(sub_id, platform, post_id)
+
+    def suppress_email(self, email: str, reason: str, *, at: datetime | None = None) -> None:
+        """Never mail this address again (bounce, complaint, or request); idempotent."""
+        self._suppress(normalise_email(email), reason, None if at is None else utc(at))
+
+    def is_suppressed(self, email: str) -> bool:
+        return self._is_suppressed(normalise_email(email))
+
+    def record_event(self, kind: str, key: str, at: datetime) -> None:
+        """Record one occurrence (e.g. a subscribe request from an IP) for rate limiting."""
+        self._record_event(kind, key, utc(at))
+
+    def count_events(self, kind: str, key: str, since: datetime) -> int:
+        """Occurrences of ``kind``/``key`` at or after ``since``."""
+        return self._count_events(kind, key, utc(since))
+
+    # -- primitives ------------------------------------------------------------------------------------------
+
+    @abstractmethod
+    def _insert_posts(self, posts: list[Post]) -> int:
+        """Store each post whose key is absent (distinct keys given); leave stored ones untouched; return count stored."""
+
+    @abstractmethod
+    def _mark_posts_deleted(self, keys: list[tuple[str, str]]) -> int:
+        """Set ``deleted`` on stored, not yet deleted posts; return how many changed."""
+
+    @abstractmethod
+    def _get_post(self, platform: str, post_id: str) -> Post | None: ...
+
+    @abstractmethod
+    def _thread_posts(self, platform: str, thread_id: str) -> list[Post]:
+        """Every stored post with this thread id, any order."""
+
+    @abstractmethod
+    def _posts_replying_to(self, platform: str, post_id: str) -> list[Post]:
+        """Every stored post whose ``in_reply_to_post_id`` is ``post_id``, any order."""
+
+    @abstractmethod
+    def _upsert_accounts(self, accounts: list[Account]) -> int:
+        """Write accounts (distinct keys); return how many were absent or differed from the stored copy."""
+
+    @abstractmethod
+    def _get_account(self, platform: str, account_id: str) -> Account | None: ...
+
+    @abstractmethod
+    def _insert_complaint(self, c: Complaint) -> bool:
+        """Store ``c`` with its replies and a new change number if its key is absent; False if already stored."""
+
+    @abstractmethod
+    def _get_complaint(self, platform: str, post_id: str) -> Complaint | None: ...
+
+    @abstractmethod
+    def _update_complaint(self, platform: str, post_id: str, *, category: str | None, deleted: bool | None) -> bool:
+        """Set the given (non-None) fields on a stored complaint if they differ, with a new change number.
+
+        Returns True if the complaint exists and changed.
+        """
+
+    @abstractmethod
+    def _record_first(self, platform: str, complaint_post_id: str, reply: Reply, slot: str) -> bool:
+        """Atomically set reply ``slot`` if the complaint exists and :func:`is_earlier` holds against the stored one.
+
+        Must be a single conditional write (no read-modify-write), and give the complaint a new change
+        number when it changes it. Returns True if it changed.
+        """
+
+    @abstractmethod
+    def _query_complaints(
+        self,
+        company: str,
+        *,
+        since: datetime | None,
+        until: datetime | None,
+        after: ComplaintKey | None,
+        filters: ComplaintFilter,
+        limit: int,
+    ) -> list[Complaint]:
+        """Up to ``limit`` matching complaints with key strictly after ``after``, in key order."""
+
+    @abstractmethod
+    def _changed_complaints(self, company: str, *, after: int, limit: int) -> list[tuple[int, Complaint]]:
+        """Up to ``limit`` (seq, complaint) pairs of ``company`` with seq > ``after``, ordered by seq."""
+
+    @abstractmethod
+    def _get_checkpoint(self, company: str, source: str) -> Checkpoint | None: ...
+
+    @abstractmethod
+    def _put_checkpoint(self, cp: Checkpoint) -> None: ...
+
+    @abstractmethod
+    def _list_checkpoints(self) -> list[Checkpoint]: ...
+
+    @abstractmethod
+    def _raise_horizon(self, company: str, platform: str, observed_until: datetime) -> None:
+        """Atomically store ``max(stored, observed_until)``."""
+
+    @abstractmethod
+    def _get_horizons(self, company: str) -> dict[str, datetime]: ...
+
+    @abstractmethod
+    def _put_snapshot(self, key: str, data: bytes, generated_at: datetime) -> None:
+        """Replace the snapshot so that readers see the old or the new bytes, never a mix."""
+
+    @abstractmethod
+    def _get_snapshot(self, key: str) -> tuple[bytes, datetime] | None: ...
+
+    @abstractmethod
+    def _put_subscription(self, sub: Subscription) -> None: ...
+
+    @abstractmethod
+    def _get_subscription(self, sub_id: str) -> Subscription | None: ...
+
+    @abstractmethod
+    def _find_subscriptions(self, email_norm: str, company: str) -> list[Subscription]: ...
+
+    @abstractmethod
+    def _list_subscriptions(self, *, company: str | None, status: str | None) -> list[Subscription]: ...
+
+    @abstractmethod
+    def _mark_alerted(self, sub_id: str, platform: str, post_id: str, at: datetime) -> bool:
+        """Put-if-absent; True if this call stored it."""
+
+    @abstractmethod
+    def _was_alerted(self, sub_id: str, platform: str, post_id: str) -> bool: ...
+
+    @abstractmethod
+    def _suppress(self, email_norm: str, reason: str, at: datetime | None) -> None: ...
+
+    @abstractmethod
+    def _is_suppressed(self, email_norm: str) -> bool: ...
+
+    @abstractmethod
+    def _record_event(self, kind: str, key: str, at: datetime) -> None: ...
+
+    @abstractmethod
+    def _count_events(self, kind: str, key: str, since: datetime) -> int: ...
