@@ -20,7 +20,7 @@ run: $(STAMP)
 
 ## Run the whole test suite
 test: $(STAMP)
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n 2 $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(PY) -m ruff check chalicelib app.py tests bench
@@ -28,6 +28,13 @@ lint: $(STAMP)
 ## Rerun every benchmark and rewrite the tables in BENCHMARKS.md
 bench: $(STAMP)
 	$(PY) -m bench
+
+## Build the deployable CloudFormation template and zip under build/$(STAGE)/ (no AWS account needed)
+STAGE ?= prod
+COMPANIES ?= companies.toml
+PACKAGE_OUT ?= build/$(STAGE)
+package: $(STAMP)
+	$(PY) -m infra.package --stage $(STAGE) --companies $(COMPANIES) --out $(PACKAGE_OUT)
 
 clean:
 	rm -rf $(VENV) build .pytest_cache

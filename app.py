@@ -3,9 +3,15 @@
 Handlers import their modules on first call so that a cold start pays only for what it serves.
 """
 
-from chalice import Chalice, Response
+from chalice import Chalice, Rate, Response
+
+from chalicelib.api.routes import api
+from chalicelib.jobs.schedules import SCHEDULES, lambda_handler
+from chalicelib.notify.routes import subscriptions
 
 app = Chalice(app_name="fair-reply")
+app.register_blueprint(subscriptions)
+app.register_blueprint(api)
 
 
 @app.route("/", methods=["GET"])
@@ -20,3 +26,17 @@ def health() -> Response:
     from chalicelib.health import health_response
 
     return health_response()
+
+
+@app.on_sns_message(topic="fair-reply-ses-events", name="ses_events")
+def ses_events(event: object) -> None:
+    """SES bounces and complaints, delivered through SNS, suppress the address."""
+    from chalicelib.notify.bounces import handle_sns_event
+
+    handle_sns_event(event)
+
+
+for _schedule in SCHEDULES:
+    app.schedule(Rate(_schedule.minutes, unit=Rate.MINUTES), name=_schedule.name, description=_schedule.description)(
+        lambda_handler(_schedule)
+    )

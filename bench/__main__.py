@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHES = ("bench.cold_start",)
+BENCHES = ("bench.cold_start", "bench.poll_history")
 
 
 def main() -> int:

@@ -7,8 +7,9 @@ configuration or input error into one clear line on stderr and a non-zero exit.
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from chalicelib import __version__
 from chalicelib.errors import FairReplyError
@@ -63,6 +64,10 @@ def _port(value: str) -> int:
     return port
 
 
+# Each module adds its verbs with ``register(subparsers)`` and sets ``handler=`` on them.
+VERB_MODULES: tuple[str, ...] = ("chalicelib.jobs.aggregate_cli", "chalicelib.jobs.poll_cli", "chalicelib.jobs.importer")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m chalicelib",
@@ -83,6 +88,9 @@ def build_parser() -> argparse.ArgumentParser:
     companies.add_argument("action", choices=["list", "validate"], nargs="?", default="list")
     companies.add_argument("--file", help="registry file (default: FAIR_REPLY_COMPANIES or ./companies.toml)")
     companies.set_defaults(handler=_cmd_companies)
+
+    for module in VERB_MODULES:
+        importlib.import_module(module).register(sub)
 
     return parser
 

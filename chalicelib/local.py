@@ -11,7 +11,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from chalicelib.logs import get_logger
@@ -37,7 +37,7 @@ class LocalScheduler:
         jobs: Sequence[ScheduledJob],
         *,
         clock: Callable[[], float] = time.monotonic,
-        wall_clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+        wall_clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._jobs = list(jobs)
         self._clock = clock
@@ -88,10 +88,13 @@ class LocalServer:
 
     def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 8000, stage: str = "dev") -> None:
         from chalice.config import Config
-        from chalice.local import create_local_server
+        from chalice.local import LocalChalice, LocalDevServer, create_local_server
 
         config = Config.create(chalice_stage=stage, app_name=getattr(app, "app_name", "fair-reply"))
-        self._server = create_local_server(app, config, host, port)
+        if isinstance(app, LocalChalice):  # already adapted by an earlier server in this process
+            self._server = LocalDevServer(app, config, host, port)
+        else:
+            self._server = create_local_server(app, config, host, port)
         self.host = host
         self.port = self._server.server.server_address[1]
         self._thread: threading.Thread | None = None

@@ -34,7 +34,15 @@ def registry() -> dict[str, Company]:
             from chalicelib.registry import load_registry
 
             _STATE["registry"] = load_registry(settings().companies_path)
+            _STATE["registry"].update(_extra_companies(_STATE["registry"]))
         return _STATE["registry"]
+
+
+def _extra_companies(file_registry: dict[str, Company]) -> dict[str, Company]:
+    """Companies an archive import discovered (``--all-companies``); the file wins on any clash."""
+    from chalicelib.jobs.importer import discovered_companies
+
+    return discovered_companies(store(), registry=file_registry)
 
 
 def store() -> Store:

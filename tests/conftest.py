@@ -56,10 +56,18 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pa
 
 
 @pytest.fixture
-def client() -> Iterator[object]:
+def client(tmp_path: Path) -> Iterator[object]:
+    """chalice's test Client, with a project dir whose config sets no environment (the deploy config would)."""
+    import json
+
     from chalice.test import Client
 
     from app import app
 
-    with Client(app) as test_client:
+    project = tmp_path / "project"
+    (project / ".chalice").mkdir(parents=True)
+    (project / ".chalice" / "config.json").write_text(
+        json.dumps({"version": "2.0", "app_name": "fair-reply", "stages": {"dev": {}}})
+    )
+    with Client(app, project_dir=str(project)) as test_client:
         yield test_client

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from enum import StrEnum
 
 PLATFORMS: tuple[str, ...] = ("x", "mastodon", "bluesky", "reddit")
@@ -58,8 +58,8 @@ class Category(StrEnum):
 def utc(value: datetime) -> datetime:
     """Return ``value`` as aware UTC; naive values are taken to be UTC already (as archives write them)."""
     if value.tzinfo is None:
-        return value.replace(tzinfo=timezone.utc)
-    return value.astimezone(timezone.utc)
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
 
 
 def normalise_handle(handle: str) -> str:

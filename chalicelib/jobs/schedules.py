@@ -8,7 +8,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from chalicelib.local import ScheduledJob
@@ -20,13 +20,20 @@ class Schedule:
     minutes: int
     description: str
     target: str  # "module:function", imported on first run so cold starts stay light
+    takes_context: bool = False  # the job wants the Lambda context (its remaining time is the run's deadline)
 
     def resolve(self) -> Callable[..., Any]:
         module, _, func = self.target.partition(":")
         return getattr(importlib.import_module(module), func)
 
 
-SCHEDULES: tuple[Schedule, ...] = ()
+SCHEDULES: tuple[Schedule, ...] = (
+    Schedule(
+        "poll", 5, "Poll every company x source from its checkpoint", "chalicelib.jobs.poll:run", takes_context=True
+    ),
+    Schedule("aggregate", 15, "Rebuild per-company and leaderboard snapshots", "chalicelib.jobs.aggregate:run"),
+    Schedule("alerts", 15, "E-mail SLA-breach digests to confirmed subscribers", "chalicelib.notify.alerts:scheduled_alerts"),
+)
 
 
 def local_jobs() -> list[ScheduledJob]:
@@ -36,3 +43,22 @@ def local_jobs() -> list[ScheduledJob]:
         return lambda now: schedule.resolve()(now=now)
 
     return [ScheduledJob(s.name, s.minutes * 60.0, runner(s)) for s in SCHEDULES]
+
+
+def lambda_handler(schedule: Schedule) -> Callable[[Any], Any]:
+    """The function a Chalice schedule calls: the scheduled time comes from ``event.time``."""
+
+    def handler(event: Any) -> Any:
+        now = _event_time(getattr(event, "time", None))
+        if schedule.takes_context:
+            return schedule.resolve()(now=now, context=getattr(event, "context", None))
+        return schedule.resolve()(now=now)
+
+    handler.__name__ = schedule.name
+    return handler
+
+
+def _event_time(value: str | None) -> datetime:
+    if not value:
+        return datetime.now(UTC)
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))

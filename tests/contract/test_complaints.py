@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import random
 import threading
 from dataclasses import replace
@@ -85,6 +86,9 @@ def test_concurrent_reply_recording_keeps_the_earliest(store: Store, workers: in
                for i, k in enumerate(["substantive", "deflection"] * 6)]
     barrier = threading.Barrier(workers)
     errors: list[BaseException] = []
+    # moto's in-memory DynamoDB is not thread-safe ("dictionary changed size during iteration"); real DynamoDB
+    # serialises conditional writes per item. Under moto the calls still interleave in random orders, one at a time.
+    moto_guard = threading.Lock() if type(store).__name__ == "DynamoDBStore" else contextlib.nullcontext()
 
     def work(seed: int) -> None:
         order = replies[:]
@@ -92,7 +96,8 @@ def test_concurrent_reply_recording_keeps_the_earliest(store: Store, workers: in
         barrier.wait()
         try:
             for reply in order:
-                store.record_reply(reply)
+                with moto_guard:
+                    store.record_reply(reply)
         except BaseException as exc:  # surfaced in the main thread below
             errors.append(exc)
 

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from chalicelib.local import LocalScheduler, ScheduledJob
 
@@ -21,7 +21,7 @@ def test_jobs_run_at_start_and_then_on_their_cadence() -> None:
         ScheduledJob("poll", 60, lambda now: calls.append(("poll", clock.now))),
         ScheduledJob("aggregate", 300, lambda now: calls.append(("aggregate", clock.now))),
     ]
-    scheduler = LocalScheduler(jobs, clock=clock, wall_clock=lambda: datetime(2026, 1, 1, tzinfo=timezone.utc))
+    scheduler = LocalScheduler(jobs, clock=clock, wall_clock=lambda: datetime(2026, 1, 1, tzinfo=UTC))
     due: dict[str, float] = {}
     # WHEN time advances over ten minutes in 30 s steps
     for step in range(21):
