@@ -18,7 +18,21 @@ app.register_blueprint(api)
 def index() -> Response:
     from chalicelib.web.pages import index_page
 
-    return index_page()
+    return index_page(app.current_request)
+
+
+@app.route("/companies/{slug}", methods=["GET"])
+def company_html_page(slug: str) -> Response:
+    from chalicelib.web.pages import company_page
+
+    return company_page(app.current_request, slug)
+
+
+@app.route("/static/{name}", methods=["GET"])
+def static_file(name: str) -> Response:
+    from chalicelib.web.pages import static_asset
+
+    return static_asset(app.current_request, name)
 
 
 @app.route("/health", methods=["GET"])
