@@ -77,6 +77,12 @@ def policy(stage: str, function: str) -> dict[str, Any]:
             "Resource": [table, f"{table}/index/*"],
         },
     ]
+    statements.append({
+        "Sid": "Tracing",  # Lambda active tracing (config.json "xray": true); X-Ray has no resource-level scoping
+        "Effect": "Allow",
+        "Action": ["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
+        "Resource": ["*"],
+    })
     if SECRETS[function]:
         statements.append({
             "Sid": "Secrets",
