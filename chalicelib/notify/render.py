@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from email import policy as email_policy
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid, parseaddr
@@ -21,6 +22,9 @@ from chalicelib.domain.privacy import is_public_tier, pseudonym
 
 DEFAULT_FROM = "Fair Reply <alerts@fairreply.invalid>"
 ONE_CLICK = "List-Unsubscribe=One-Click"
+#: RFC 5322 allows 998-character lines; the default 78 would fold a long, space-free List-Unsubscribe URL into
+#: RFC 2047 encoded words, which mail clients do not read as a URL.
+WIRE_POLICY = email_policy.SMTP.clone(max_line_length=998)
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,7 +102,7 @@ def digest_lines(
 
 
 def _base_message(*, from_addr: str, to: str, subject: str, now: datetime) -> EmailMessage:
-    msg = EmailMessage()
+    msg = EmailMessage(policy=WIRE_POLICY)
     msg["From"] = from_addr
     msg["To"] = Address(addr_spec=to)
     msg["Subject"] = subject

@@ -12,7 +12,6 @@ import ssl
 import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from email import policy
 from email.message import EmailMessage
 from email.utils import getaddresses, parsedate_to_datetime
 from pathlib import Path
@@ -20,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from chalicelib.errors import ConfigError
 from chalicelib.notify.errors import SendFailed
-from chalicelib.notify.render import DEFAULT_FROM
+from chalicelib.notify.render import DEFAULT_FROM, WIRE_POLICY
 
 if TYPE_CHECKING:
     from chalicelib.config import Settings
@@ -58,7 +57,7 @@ class SesSender:
         request: dict[str, Any] = {
             "FromEmailAddress": str(message["From"]),
             "Destination": {"ToAddresses": recipients(message)},
-            "Content": {"Raw": {"Data": message.as_bytes(policy=policy.SMTP)}},
+            "Content": {"Raw": {"Data": message.as_bytes(policy=WIRE_POLICY)}},
         }
         if self._configuration_set:
             request["ConfigurationSetName"] = self._configuration_set
@@ -119,7 +118,7 @@ class OutboxSender:
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
             tmp = self.directory / f".{name}.tmp"
-            tmp.write_bytes(message.as_bytes(policy=policy.SMTP))
+            tmp.write_bytes(message.as_bytes(policy=WIRE_POLICY))
             os.replace(tmp, self.directory / name)  # readers never see a half-written file
         except OSError as exc:
             raise SendFailed(f"cannot write to outbox {self.directory}: {exc}") from exc
