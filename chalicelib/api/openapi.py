@@ -246,6 +246,82 @@ def _admin(summary: str, *, body: bool) -> dict[str, Any]:
     return op
 
 
+def subscription_schemas() -> dict[str, Any]:
+    """The subscription request and its answer, from the constants :mod:`chalicelib.notify.subscriptions` checks."""
+    from chalicelib.domain.models import TIERS
+    from chalicelib.notify.subscriptions import DIGESTS, MAX_EMAIL_CHARS
+    from chalicelib.registry import MAX_SLA_MINUTES
+
+    return {
+        "SubscriptionRequest": {
+            "type": "object",
+            "description": "Ask for SLA-breach alerts about one company. Double opt-in: only a confirmation e-mail "
+            "is sent until its link is opened. Unknown fields are refused (400 naming the field).",
+            "properties": {
+                "email": {"type": "string", "format": "email", "maxLength": MAX_EMAIL_CHARS},
+                "company": {"type": "string", "description": "Slug of a tracked, non-retired company."},
+                "sla_minutes": {"type": "integer", "minimum": 1, "maximum": MAX_SLA_MINUTES, "nullable": True,
+                                "description": "Alert threshold; required when the company publishes no SLA."},
+                "tiers": {"type": "array", "nullable": True, "items": {"type": "string", "enum": list(TIERS)},
+                          "description": "Only complaints from these audience tiers; empty or absent: all."},
+                "digest": {"type": "string", "enum": list(DIGESTS), "default": DIGESTS[0]},
+            },
+            "required": ["email", "company"],
+            "additionalProperties": False,
+        },
+        "SubscriptionAccepted": _obj({"status": {"type": "string", "enum": ["accepted"]}, "message": _S}),
+    }
+
+
+def _html_page(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"text/html": {"schema": {"type": "string"}}}}
+
+
+_LINK_RESPONSES = {
+    "200": _html_page("The result page (confirmed, already confirmed, unsubscribed, …)."),
+    "400": _html_page("The token is missing, malformed, tampered with, expired or for another action."),
+    "404": _html_page("The token is genuine but its subscription no longer exists."),
+    "503": _html_page("The store is unavailable; open the link again later."),
+}
+_TOKEN = {"name": "token", "in": "query", "required": False, "description": "The signed token from the e-mail link.",
+          "schema": {"type": "string"}}
+
+
+def _subscription_paths() -> dict[str, Any]:
+    no_store = {"Cache-Control": {"schema": {"type": "string"}}}
+    return {
+        "/v1/subscriptions": {"post": {
+            "summary": "Ask for SLA-breach alerts by e-mail (double opt-in)",
+            "requestBody": {"required": True,
+                            "content": {"application/json": {"schema": _ref("SubscriptionRequest")}}},
+            "responses": {
+                "202": {"description": "Accepted. The same answer whatever the address's state (no enumeration).",
+                        "headers": no_store,
+                        "content": {"application/json": {"schema": _ref("SubscriptionAccepted")}}},
+                "400": _error("The body or a field is invalid; `error.parameter` names it."),
+                "429": {**_error("Too many requests from this address or IP; see Retry-After."),
+                        "headers": {"Retry-After": {"schema": {"type": "string"}}, **no_store}},
+                "503": {**_error("The confirmation e-mail could not be sent, or the store is unavailable; retry later."),
+                        "headers": no_store},
+            },
+        }},
+        "/v1/subscriptions/confirm": {"get": {
+            "summary": "Open a confirmation link", "parameters": [_TOKEN], "responses": _LINK_RESPONSES}},
+        "/v1/subscriptions/unsubscribe": {
+            "get": {"summary": "Ask whether to unsubscribe (link scanners open GET links; nothing changes)",
+                    "parameters": [_TOKEN], "responses": {"200": _LINK_RESPONSES["200"],
+                                                          "400": _LINK_RESPONSES["400"]}},
+            "post": {
+                "summary": "Unsubscribe (RFC 8058 one-click); the token comes in the query or the form body",
+                "parameters": [_TOKEN],
+                "requestBody": {"required": False, "content": {"application/x-www-form-urlencoded": {"schema": {
+                    "type": "object", "properties": {"token": _S, "List-Unsubscribe": _S}}}}},
+                "responses": _LINK_RESPONSES,
+            },
+        },
+    }
+
+
 def document() -> dict[str, Any]:
     stats = ["window", "platform", "since", "until", "format"]
     return {
@@ -278,9 +354,10 @@ def document() -> dict[str, Any]:
                 "put": _admin("Add or change a tracked company", body=True),
                 "delete": _admin("Retire a company (its history stays queryable)", body=False),
             },
+            **_subscription_paths(),
         },
         "components": {
-            "schemas": schemas(),
+            "schemas": {**schemas(), **subscription_schemas()},
             "securitySchemes": {"sigv4": {"type": "apiKey", "name": "Authorization", "in": "header",
                                           "x-amazon-apigateway-authtype": "awsSigv4"}},
         },

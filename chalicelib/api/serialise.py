@@ -305,22 +305,27 @@ def complaint(c: Any, alias: str, *, public: bool) -> dict[str, Any]:
     """One complaint as evidence; only a public (high-profile) complainant is named, linked and identified.
 
     Ordinary and notable complainants appear only by ``alias`` (a salted pseudonym): no handle, no post id
-    and no post URL, any of which would lead back to them. Company replies are public posts and linked.
+    and no post URL, any of which would lead back to them. The company's reply is linked only for public
+    complainants too: a reply is addressed to the complainant ("replying to @…"), so its URL leads back as well.
+    For the same reason a private row's times are coarse: the hour the complaint was made and the minutes to
+    the reply, never the reply's exact time, which would find the reply (and so the complainant) in the
+    company's public timeline.
     """
     reply = c.first_reply
     minutes = None if reply is None else round((reply.created_at - c.created_at).total_seconds() / 60.0, 2)
+    made = c.created_at if public else c.created_at.replace(minute=0, second=0, microsecond=0)
     return {
         "platform": c.platform,
         "complaint_id": c.post_id if public else None,
         "complainant": alias,
         "complainant_handle": (c.author_handle or None) if public else None,
         "tier": str(c.tier),
-        "created_at": c.created_at.isoformat(),
+        "created_at": made.isoformat(),
         "answered": reply is not None,
-        "first_reply_at": None if reply is None else reply.created_at.isoformat(),
-        "reply_minutes": number(minutes),
+        "first_reply_at": None if reply is None or not public else reply.created_at.isoformat(),
+        "reply_minutes": number(minutes if public or minutes is None else round(minutes)),
         "reply_kind": None if reply is None else str(reply.kind),
-        "reply_url": None if reply is None else reply.url,
+        "reply_url": reply.url if reply is not None and public else None,
         "complaint_url": c.url if public else None,
     }
 

@@ -6,7 +6,9 @@ the handlers.
 
 from __future__ import annotations
 
+import functools
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs
@@ -23,15 +25,37 @@ def _now() -> datetime:
 
 
 def _error(status: int, code: str, message: str, parameter: str | None = None, headers: dict | None = None) -> Response:
-    body: dict[str, Any] = {"error": {"code": code, "message": message}}
-    if parameter:
-        body["error"]["parameter"] = parameter
+    # The API's one error shape: ``parameter`` is always present, null when no field is at fault.
+    body: dict[str, Any] = {"error": {"code": code, "message": message, "parameter": parameter}}
     return Response(body=body, status_code=status, headers={"Cache-Control": "no-store", **(headers or {})})
 
 
 def _html(text: str, status: int = 200) -> Response:
     return Response(body=text, status_code=status,
                     headers={"Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store"})
+
+
+def _unavailable_as_503(html: bool) -> Callable[[Callable[[], Response]], Callable[[], Response]]:
+    """A store that cannot be reached is a temporary condition: answer 503 (as the /v1 API does), not 500."""
+
+    def wrap(view: Callable[[], Response]) -> Callable[[], Response]:
+        @functools.wraps(view)
+        def handler() -> Response:
+            from chalicelib.store.errors import StoreUnavailable
+
+            try:
+                return view()
+            except StoreUnavailable:
+                if html:
+                    from chalicelib.notify import render
+
+                    page = render.message_page("Try again later", "The service is busy; please open the link again.")
+                    return _html(page, 503)
+                return _error(503, "unavailable", "the service is temporarily unavailable; try again later")
+
+        return handler
+
+    return wrap
 
 
 def _context() -> tuple[Any, Any, bytes]:
@@ -48,6 +72,7 @@ def _token() -> str | None:
 
 
 @subscriptions.route("/v1/subscriptions", methods=["POST"], content_types=["application/json"])
+@_unavailable_as_503(html=False)
 def create_subscription() -> Response:
     from chalicelib import runtime
     from chalicelib.notify.errors import RateLimitedError, SendFailed, ValidationError
@@ -79,6 +104,7 @@ def create_subscription() -> Response:
 
 
 @subscriptions.route("/v1/subscriptions/confirm", methods=["GET"])
+@_unavailable_as_503(html=True)
 def confirm_subscription() -> Response:
     from chalicelib import runtime
     from chalicelib.notify import render
@@ -110,6 +136,7 @@ def unsubscribe_prompt() -> Response:
 
 
 @subscriptions.route("/v1/subscriptions/unsubscribe", methods=["POST"], content_types=_FORM)
+@_unavailable_as_503(html=True)
 def unsubscribe_now() -> Response:
     from chalicelib import runtime
     from chalicelib.notify import render
