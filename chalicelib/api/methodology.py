@@ -47,7 +47,7 @@ def load_bundle() -> dict[str, Any]:
 
 def methodology_document(settings: Settings) -> dict[str, Any]:
     from chalicelib import __version__
-    from chalicelib.domain.fairness import ANSWERED_WITHIN_MINUTES, DEFAULT_ALPHA
+    from chalicelib.domain.fairness import ANSWERED_WITHIN_MINUTES, BOOTSTRAP_MAX_N, DEFAULT_ALPHA
     from chalicelib.jobs.aggregate import METHODOLOGY_VERSION, WINDOWS, AggregateOptions
 
     opts = AggregateOptions(min_sample=settings.min_sample)
@@ -69,7 +69,13 @@ def methodology_document(settings: Settings) -> dict[str, Any]:
             "time_to_first_reply": "Kaplan–Meier; unanswered complaints right-censored at the observation horizon",
             "median_interval": "Brookmeyer–Crowley from the exponential Greenwood (log-log) band",
             "ratio": "ordinary median / high-profile median",
-            "ratio_interval": "percentile bootstrap, each tier resampled separately",
+            "ratio_interval": (
+                f"percentile bootstrap, each tier resampled separately, up to {BOOTSTRAP_MAX_N} complaints in the two "
+                "tiers together; above that the large-sample MOVER interval on the log scale from the two "
+                "Brookmeyer–Crowley median intervals (Zou & Donner 2008)"
+            ),
+            "ratio_interval_methods": ["percentile_bootstrap", "mover_log_median"],
+            "bootstrap_max_n": BOOTSTRAP_MAX_N,
             "bootstrap_replicates": opts.replicates,
             "bootstrap_seed": opts.seed,
             "test": "log-rank",

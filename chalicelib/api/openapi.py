@@ -56,6 +56,7 @@ _COMPARISON = {
     "deflection_verdict": {"type": "string", "enum": VERDICTS}, "deflection_difference": _n(),
     "deflection_difference_ci_low": _n(), "deflection_difference_ci_high": _n(), "deflection_p_value": _SHARE,
     "min_sample": _n("integer"), "bootstrap_replicates": _n("integer"), "bootstrap_seed": _n("integer"),
+    "ratio_ci_method": {**_n("string"), "enum": ["percentile_bootstrap", "mover_log_median", None]},
 }  # fmt: skip
 _CELL = {
     "complaints": _I, "answered": _I, "answered_share": _SHARE, "median_minutes": _MIN, "median_reached": _B,

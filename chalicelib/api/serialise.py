@@ -30,7 +30,7 @@ TIER_FIELDS: tuple[str, ...] = (
 COMPARISON_FIELDS: tuple[str, ...] = (
     "ratio", "ratio_ci_low", "ratio_ci_high", "ratio_note", "verdict", "logrank_statistic", "logrank_p_value",
     "deflection_verdict", "deflection_difference", "deflection_difference_ci_low", "deflection_difference_ci_high",
-    "deflection_p_value", "min_sample", "bootstrap_replicates", "bootstrap_seed",
+    "deflection_p_value", "min_sample", "bootstrap_replicates", "bootstrap_seed", "ratio_ci_method",
 )  # fmt: skip
 
 CURVE_FIELDS: tuple[str, ...] = ("minutes", "waiting_share", "ci_low", "ci_high")
@@ -144,6 +144,7 @@ def comparison(internal: Mapping[str, Any]) -> dict[str, Any]:
     deflection = internal.get("deflection") or {}
     d_low, d_high = _pair(deflection.get("difference_ci"))
     d_test = deflection.get("test") or {}
+    bootstrapped = internal.get("ratio_ci_method") == "percentile_bootstrap"
     return {
         "ratio": number(internal.get("ratio")),
         "ratio_ci_low": low,
@@ -158,8 +159,9 @@ def comparison(internal: Mapping[str, Any]) -> dict[str, Any]:
         "deflection_difference_ci_high": d_high,
         "deflection_p_value": number(d_test.get("p_value")),
         "min_sample": internal.get("min_sample"),
-        "bootstrap_replicates": internal.get("bootstrap_replicates"),
-        "bootstrap_seed": internal.get("bootstrap_seed"),
+        "bootstrap_replicates": bootstrapped and internal.get("bootstrap_replicates") or None,
+        "bootstrap_seed": internal.get("bootstrap_seed") if bootstrapped else None,
+        "ratio_ci_method": internal.get("ratio_ci_method"),
     }
 
 

@@ -12,11 +12,14 @@ costs O(distinct reply times), not O(history). See docs/methodology.md.
 from __future__ import annotations
 
 import math
+import operator
 import random
+from bisect import bisect_left
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import accumulate, repeat
 from statistics import NormalDist
 from typing import Any
 
@@ -30,6 +33,12 @@ DEFAULT_ALPHA = 0.05
 BOOTSTRAP_REPLICATES = 999
 #: Fixed so that every published interval can be recomputed bit for bit from the same data.
 BOOTSTRAP_SEED = 20240229
+#: Above this many complaints in the two tiers together, the ratio's interval is the large-sample one.
+BOOTSTRAP_MAX_N = 2_000
+RATIO_CI_BOOTSTRAP = "percentile_bootstrap"
+RATIO_CI_LARGE_SAMPLE = "mover_log_median"
+#: −log(½ + slack): S(t) ≤ ½ (with survival's 1e-12 slack for exact halves) as a bound on −log S.
+_MINUS_LOG_HALF = -math.log(0.5 + 1e-12)
 
 FAVOURS_HIGH_PROFILE = "favours_high_profile"
 NO_EVIDENCE = "no_evidence"
@@ -338,47 +347,46 @@ def median_ratio(ordinary_median: float, high_profile_median: float) -> float:
 class _MedianResampler:
     """Draws bootstrap resamples of one tier from its event table, returning each resample's KM median.
 
-    Resampling complaints with replacement is the same as a multinomial draw over the distinct
-    (duration, answered?) cells weighted by their counts, so each draw touches the compact table
-    only: O(n) random draws into O(distinct) cells.
+    Kaplan–Meier needs, at each reply time, only how many still wait and how many are answered there.
+    So each complaint, in (duration, answered first) order, is labelled with its *group*: 2j + 1 if
+    answered at the j-th reply time, 2j + 2 if it left the risk set after that reply time's answers and
+    before the next one's, 0 if before the first. A resample is n uniform draws of labels
+    (``random.choices``: the same draws, hence the same replicates, as ``random.choices`` over the
+    complaints themselves in that order), counted with ``Counter``. After
+    the draws everything runs inside C builtins — ``accumulate`` gives the number still waiting before
+    each group, a table lookup the logs, ``accumulate`` again −log S(t), ``bisect`` the first S ≤ ½ — with
+    the arithmetic and the ½ rule of :func:`~chalicelib.domain.survival.km_median`. Cost per replicate:
+    n draws plus O(reply times) C-level steps, no Python loop per complaint or per time.
     """
 
     def __init__(self, table: EventTable) -> None:
-        self.cell_time: list[float] = []
-        self.cell_event: list[bool] = []
-        cum: list[int] = []
-        total = 0
+        self.n = table.n
+        self.times: list[float] = []
+        self.labels: list[int] = []
+        group = 0
         for t, r, d in zip(table.times, table.removed, table.observed, strict=True):
-            for count, is_event in ((d, True), (r - d, False)):
-                if count:
-                    total += count
-                    self.cell_time.append(t)
-                    self.cell_event.append(is_event)
-                    cum.append(total)
-        self.cum = cum
-        self.n = total
-        self.cells = range(len(cum))
+            if d:
+                self.times.append(t)
+                self.labels += [2 * len(self.times) - 1] * d
+                group = 2 * len(self.times)
+            self.labels += [group] * (r - d)
+        self.groups = range(2 * len(self.times) + 1)
+        self.log = [-math.inf] + [math.log(k) for k in range(1, self.n + 1)]
 
     def draw(self, rng: random.Random) -> float:
-        counts = Counter(rng.choices(self.cells, cum_weights=self.cum, k=self.n))
-        at_risk, log_s, threshold = self.n, 0.0, 0.5 + 1e-12
-        keys = sorted(counts)
-        i = 0
-        while i < len(keys):
-            t = self.cell_time[keys[i]]
-            removed = deaths = 0
-            while i < len(keys) and self.cell_time[keys[i]] == t:
-                removed += counts[keys[i]]
-                deaths += counts[keys[i]] if self.cell_event[keys[i]] else 0
-                i += 1
-            if deaths:
-                if deaths >= at_risk:
-                    return t
-                log_s += math.log(at_risk - deaths) - math.log(at_risk)
-                if math.exp(log_s) <= threshold:
-                    return t
-            at_risk -= removed
-        return math.inf
+        counts = Counter(rng.choices(self.labels, k=self.n))
+        # waiting[k] = still waiting after groups 0..k-1: at-risk at reply time j is waiting[2j + 1], and
+        # those left unanswered by it waiting[2j + 2]. Always reaches 0 at the end.
+        waiting = list(accumulate(map(counts.get, self.groups, repeat(0)), operator.sub, initial=self.n))
+        stop = waiting.index(0)
+        steps = max(0, (stop - 1) // 2)  # reply times with someone still waiting after them
+        logs = list(map(self.log.__getitem__, waiting[1 : 2 * steps + 1]))
+        minus_log_s = list(accumulate(map(operator.sub, logs[0::2], logs[1::2])))
+        i = bisect_left(minus_log_s, _MINUS_LOG_HALF)
+        if i < steps:
+            return self.times[i]
+        # the first 0 is "everyone still waiting answered at reply time `steps`" (S = 0) or "nobody left"
+        return self.times[steps] if stop % 2 == 0 and stop > 0 else math.inf
 
 
 def bootstrap_ratio_ci(
@@ -393,6 +401,7 @@ def bootstrap_ratio_ci(
     Bounds are the (B+1)·α/2-th and (B+1)·(1−α/2)-th ordered replicates. A replicate whose medians are
     both "not reached" has no ratio; it is counted against us on both sides (as 0 for the lower bound,
     +inf for the upper), so the interval only widens. Returns (lower, upper), possibly 0 or +inf.
+    Costs O(B · n) random numbers; :func:`compare_tiers` uses it only up to :data:`BOOTSTRAP_MAX_N` complaints.
     """
     if ordinary.n == 0 or high_profile.n == 0:
         return (0.0, math.inf)
@@ -404,6 +413,46 @@ def bootstrap_ratio_ci(
     k_low = max(1, math.floor((replicates + 1) * alpha / 2))
     k_high = min(replicates, math.ceil((replicates + 1) * (1 - alpha / 2)))
     return lows[k_low - 1], highs[k_high - 1]
+
+
+def large_sample_ratio_ci(ordinary: KaplanMeierResult, high_profile: KaplanMeierResult) -> tuple[float, float]:
+    """The ratio's interval from the two medians' own intervals, at their confidence level; O(1).
+
+    MOVER on the log scale (Zou & Donner, Stat Med 2008;27:1693–1702 — the construction behind
+    Newcombe's interval used for deflection): with θ = log m_o − log m_h and each median's
+    Brookmeyer–Crowley interval [L, U],
+
+        lower = θ − √((log m_o − log L_o)² + (log U_h − log m_h)²)
+        upper = θ + √((log U_o − log m_o)² + (log m_h − log L_h)²)
+
+    For intervals symmetric in log m this is the delta-method interval log m_o − log m_h ± z·√(SE_o² +
+    SE_h²) with SE = (log U − log L) / 2z; otherwise it keeps their skew. A bound "not reached" (None)
+    makes the ratio bound it feeds +inf (or 0). When a median is not reached or is 0 there is no log
+    scale; the interval is then [L_o / U_h, U_o / L_h], each median's interval taken at its extremes.
+    """
+    m_o, (lo_o, up_o) = ordinary.median, ordinary.median_ci
+    m_h, (lo_h, up_h) = high_profile.median, high_profile.median_ci
+    if not m_o or not m_h or not lo_o or not lo_h:
+        lower = 0.0 if not lo_o or up_h is None else (math.inf if up_h == 0 else lo_o / up_h)
+        upper = math.inf if up_o is None or not lo_h else up_o / lo_h
+        return lower, upper
+    theta = math.log(m_o) - math.log(m_h)
+    below = math.hypot(math.log(m_o / lo_o), _log_ratio(up_h, m_h))
+    above = math.hypot(_log_ratio(up_o, m_o), math.log(m_h / lo_h))
+    return math.exp(theta - below), math.exp(theta + above)
+
+
+def _log_ratio(upper: float | None, median: float) -> float:
+    return math.inf if upper is None else math.log(upper / median)
+
+
+def ratio_ci_method(n_ordinary: int, n_high_profile: int, max_bootstrap_n: int = BOOTSTRAP_MAX_N) -> str:
+    """Bootstrap while both tiers together hold at most ``max_bootstrap_n`` complaints; MOVER above.
+
+    Above a few thousand complaints the two intervals agree (tests and docs/simulation-coverage.md),
+    and only the large-sample one keeps a scheduled run's cost flat as history grows.
+    """
+    return RATIO_CI_BOOTSTRAP if n_ordinary + n_high_profile <= max_bootstrap_n else RATIO_CI_LARGE_SAMPLE
 
 
 # --- deflection comparison --------------------------------------------------------------------
@@ -500,6 +549,8 @@ class FairnessComparison:
     min_sample: int
     bootstrap_replicates: int
     bootstrap_seed: int
+    #: Which interval ``ratio_ci`` is (``RATIO_CI_BOOTSTRAP`` or ``RATIO_CI_LARGE_SAMPLE``); None without one.
+    ratio_ci_method: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         note = None
@@ -511,6 +562,7 @@ class FairnessComparison:
             "ratio": _json_number(self.ratio),
             "ratio_note": note,
             "ratio_ci": None if self.ratio_ci is None else [_json_number(v) for v in self.ratio_ci],
+            "ratio_ci_method": self.ratio_ci_method,
             "logrank": None if self.logrank is None else self.logrank.to_dict(),
             "verdict": self.verdict,
             "deflection": self.deflection.to_dict(),
@@ -546,17 +598,50 @@ def compare_tiers(
     alpha: float = DEFAULT_ALPHA,
     replicates: int = BOOTSTRAP_REPLICATES,
     seed: int = BOOTSTRAP_SEED,
+    max_bootstrap_n: int = BOOTSTRAP_MAX_N,
 ) -> FairnessComparison:
-    """Compare reply times of the two tiers; below ``min_sample`` no interval is spent and no verdict given."""
+    """Compare reply times of the two tiers; below ``min_sample`` no interval is spent and no verdict given.
+
+    The ratio's interval is the seeded bootstrap up to ``max_bootstrap_n`` complaints in the two tiers
+    together and the large-sample MOVER interval above (:func:`ratio_ci_method`), so the cost stays
+    O(distinct reply times) however much history there is.
+    """
+    return _compare(
+        ordinary,
+        high_profile,
+        kaplan_meier(ordinary.table, alpha),
+        kaplan_meier(high_profile.table, alpha),
+        min_sample=min_sample,
+        alpha=alpha,
+        replicates=replicates,
+        seed=seed,
+        max_bootstrap_n=max_bootstrap_n,
+    )
+
+
+def _compare(
+    ordinary: TierSample,
+    high_profile: TierSample,
+    km_a: KaplanMeierResult,
+    km_b: KaplanMeierResult,
+    *,
+    min_sample: int,
+    alpha: float,
+    replicates: int,
+    seed: int,
+    max_bootstrap_n: int,
+) -> FairnessComparison:
     deflection = compare_deflection(ordinary, high_profile, min_sample, alpha)
     a, b = ordinary.table, high_profile.table
+    ratio = median_ratio(_inf(km_a.median), _inf(km_b.median))
     if a.n < min_sample or b.n < min_sample:
-        ratio = None
-        if a.n and b.n:
-            ratio = median_ratio(_inf(kaplan_meier(a).median), _inf(kaplan_meier(b).median))
-        return FairnessComparison(ratio, None, None, INSUFFICIENT_DATA, deflection, min_sample, replicates, seed)
-    ratio = median_ratio(_inf(kaplan_meier(a).median), _inf(kaplan_meier(b).median))
-    ci = bootstrap_ratio_ci(a, b, replicates, seed, alpha)
+        shown = ratio if a.n and b.n else None
+        return FairnessComparison(shown, None, None, INSUFFICIENT_DATA, deflection, min_sample, replicates, seed)
+    method = ratio_ci_method(a.n, b.n, max_bootstrap_n)
+    if method == RATIO_CI_BOOTSTRAP:
+        ci = bootstrap_ratio_ci(a, b, replicates, seed, alpha)
+    else:
+        ci = large_sample_ratio_ci(km_a, km_b)
     test = logrank_test(a, b)
     return FairnessComparison(
         ratio,
@@ -567,6 +652,7 @@ def compare_tiers(
         min_sample,
         replicates,
         seed,
+        method,
     )
 
 
@@ -610,29 +696,41 @@ def company_stats(
     alpha: float = DEFAULT_ALPHA,
     replicates: int = BOOTSTRAP_REPLICATES,
     seed: int = BOOTSTRAP_SEED,
+    max_bootstrap_n: int = BOOTSTRAP_MAX_N,
 ) -> CompanyStats:
-    """Assemble the per-tier statistics (every tier present, in the public tier order) and the comparison."""
+    """Assemble the per-tier statistics (every tier present, in the public tier order) and the comparison.
+
+    The comparison reuses the tiers' Kaplan–Meier fits, so nothing here is O(n) per bootstrap replicate
+    beyond ``max_bootstrap_n`` complaints (see :func:`compare_tiers`).
+    """
     order = [t for t in (tier.value for tier in Tier) if t in samples] + sorted(set(samples) - {t.value for t in Tier})
     tiers = {t: tier_stats(samples[t], t, sla_minutes, alpha) for t in order}
     empty = TierSample()
-    comparison = compare_tiers(
-        samples.get(Tier.ORDINARY.value, empty),
-        samples.get(Tier.HIGH_PROFILE.value, empty),
+    ordinary, high = Tier.ORDINARY.value, Tier.HIGH_PROFILE.value
+    comparison = _compare(
+        samples.get(ordinary, empty),
+        samples.get(high, empty),
+        tiers[ordinary].km if ordinary in tiers else kaplan_meier(empty.table, alpha),
+        tiers[high].km if high in tiers else kaplan_meier(empty.table, alpha),
         min_sample=min_sample,
         alpha=alpha,
         replicates=replicates,
         seed=seed,
+        max_bootstrap_n=max_bootstrap_n,
     )
     return CompanyStats(company, platform, window, utc(horizon), tiers, comparison, sla_minutes)
 
 
 __all__ = [
     "ANSWERED_WITHIN_MINUTES",
+    "BOOTSTRAP_MAX_N",
     "BOOTSTRAP_REPLICATES",
     "BOOTSTRAP_SEED",
     "CompanyStats",
     "DeflectionComparison",
     "FairnessComparison",
+    "RATIO_CI_BOOTSTRAP",
+    "RATIO_CI_LARGE_SAMPLE",
     "Observation",
     "TierSample",
     "TierState",
@@ -641,9 +739,11 @@ __all__ = [
     "company_stats",
     "compare_deflection",
     "compare_tiers",
+    "large_sample_ratio_ci",
     "median_ratio",
     "newcombe_difference_ci",
     "observations_from_complaints",
+    "ratio_ci_method",
     "sample_from_observations",
     "samples_by_tier",
     "tier_stats",

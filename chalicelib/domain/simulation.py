@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 from statistics import NormalDist
 
 from chalicelib.domain.fairness import (
+    BOOTSTRAP_MAX_N,
     BOOTSTRAP_SEED,
     FAVOURS_HIGH_PROFILE,
     FAVOURS_ORDINARY,
@@ -239,6 +240,39 @@ SCENARIOS: tuple[Scenario, ...] = (
 )
 
 
+#: Above the bootstrap threshold, where the ratio's interval is the large-sample (MOVER) one: big tiers,
+#: and a big ordinary tier beside a small high-profile one (the interval then rests on the small one).
+LARGE_SCENARIOS: tuple[Scenario, ...] = (
+    Scenario("large_equal", TierProfile(120, 1.2, 0.1), TierProfile(120, 1.2, 0.1), 2_000, 500, expected=NO_EVIDENCE),
+    Scenario("large_moderate_gap", TierProfile(180, 1.2, 0.15), TierProfile(120, 1.0, 0.1), 20_000, 2_000),
+    Scenario(
+        "large_favours_high_profile",
+        TierProfile(400, 1.2, 0.2),
+        TierProfile(40, 1.0, 0.05),
+        10_000,
+        1_000,
+        expected=FAVOURS_HIGH_PROFILE,
+    ),
+    Scenario(
+        "large_ordinary_small_high_profile",
+        TierProfile(150, 1.2, 0.1),
+        TierProfile(150, 1.2, 0.1),
+        5_000,
+        60,
+        expected=NO_EVIDENCE,
+    ),
+    Scenario(
+        "large_short_window_heavy_censoring",
+        TierProfile(600, 1.3, 0.25),
+        TierProfile(600, 1.3, 0.25),
+        3_000,
+        800,
+        window_days=3.0,
+        expected=NO_EVIDENCE,
+    ),
+)
+
+
 def draw_tier(rng: random.Random, profile: TierProfile, n: int, window_days: float) -> tuple[list[float], list[bool]]:
     """n (duration, answered?) pairs: uniform arrivals over the window, censored at its end."""
     window = window_days * MINUTES_PER_DAY
@@ -263,6 +297,8 @@ class CoverageRow:
     ratio_coverage: float | None
     verdicts: dict[str, int]
     expected: str | None
+    #: How many of the ratio intervals each method gave (see fairness.ratio_ci_method).
+    ratio_methods: dict[str, int] = field(default_factory=dict)
 
     @property
     def verdict_accuracy(self) -> float | None:
@@ -276,11 +312,17 @@ def _covers(ci: tuple[float | None, float | None] | tuple[float, float], truth: 
 
 
 def run_scenario(
-    scenario: Scenario, replicates: int, seed: int, bootstrap_replicates: int = 999, ratio: bool = True
+    scenario: Scenario,
+    replicates: int,
+    seed: int,
+    bootstrap_replicates: int = 999,
+    ratio: bool = True,
+    max_bootstrap_n: int = BOOTSTRAP_MAX_N,
 ) -> CoverageRow:
     """Repeat one scenario; each replicate's data come from ``Random(seed + i)`` so rows are reproducible."""
     hits_a = hits_b = hits_r = 0
     verdicts: dict[str, int] = {}
+    methods: dict[str, int] = {}
     ta, tb, tr = scenario.ordinary.true_median, scenario.high_profile.true_median, scenario.true_ratio
     for i in range(replicates):
         rng = random.Random(seed * 1_000_003 + i)
@@ -292,9 +334,15 @@ def run_scenario(
             hits_b += _covers(kaplan_meier(tb_table).median_ci, tb)
         if ratio:
             cmp = compare_tiers(
-                TierSample(ta_table), TierSample(tb_table), replicates=bootstrap_replicates, seed=BOOTSTRAP_SEED + i
+                TierSample(ta_table),
+                TierSample(tb_table),
+                replicates=bootstrap_replicates,
+                seed=BOOTSTRAP_SEED + i,
+                max_bootstrap_n=max_bootstrap_n,
             )
             verdicts[cmp.verdict] = verdicts.get(cmp.verdict, 0) + 1
+            if cmp.ratio_ci_method is not None:
+                methods[cmp.ratio_ci_method] = methods.get(cmp.ratio_ci_method, 0) + 1
             if tr is not None and cmp.ratio_ci is not None:
                 hits_r += _covers(cmp.ratio_ci, tr)
     return CoverageRow(
@@ -308,6 +356,7 @@ def run_scenario(
         ratio_coverage=hits_r / replicates if ratio and tr is not None else None,
         verdicts=verdicts,
         expected=scenario.expected,
+        ratio_methods=methods,
     )
 
 
@@ -320,15 +369,16 @@ def format_table(rows: Sequence[CoverageRow]) -> str:
 
     lines = [
         "| scenario | reps | true median ord / hp (min) | true ratio | median CI coverage ord | hp "
-        "| ratio CI coverage | expected verdict | accuracy | verdicts |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| ratio CI coverage | expected verdict | accuracy | verdicts | ratio CI method |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         verdicts = ", ".join(f"{k}: {v}" for k, v in sorted(r.verdicts.items()))
+        methods = ", ".join(f"{k}: {v}" for k, v in sorted(r.ratio_methods.items())) or "—"
         lines.append(
             f"| {r.scenario} | {r.replicates} | {mins(r.true_ordinary_median)} / {mins(r.true_high_profile_median)} "
             f"| {pct(r.true_ratio)} | {pct(r.ordinary_median_coverage)} | {pct(r.high_profile_median_coverage)} "
-            f"| {pct(r.ratio_coverage)} | {r.expected or '—'} | {pct(r.verdict_accuracy)} | {verdicts} |"
+            f"| {pct(r.ratio_coverage)} | {r.expected or '—'} | {pct(r.verdict_accuracy)} | {verdicts} | {methods} |"
         )
     return "\n".join(lines)
 
@@ -339,14 +389,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--bootstrap", type=int, default=999, help="bootstrap replicates per ratio interval")
     parser.add_argument("--seed", type=int, default=1, help="base seed of the study")
     parser.add_argument("--scenario", action="append", help="run only these scenarios (repeatable)")
+    parser.add_argument("--large", action="store_true", help="the large-sample scenarios (thousands per tier)")
+    parser.add_argument(
+        "--max-bootstrap-n",
+        type=int,
+        default=BOOTSTRAP_MAX_N,
+        help="bootstrap the ratio up to this many complaints in both tiers, large-sample interval above",
+    )
     args = parser.parse_args(argv)
-    chosen = [s for s in SCENARIOS if not args.scenario or s.name in args.scenario]
+    pool = LARGE_SCENARIOS if args.large else SCENARIOS
+    chosen = [s for s in pool if not args.scenario or s.name in args.scenario]
     started = time.perf_counter()
-    rows = [run_scenario(s, args.replicates, args.seed, args.bootstrap) for s in chosen]
+    rows = [
+        run_scenario(s, args.replicates, args.seed, args.bootstrap, max_bootstrap_n=args.max_bootstrap_n)
+        for s in chosen
+    ]
     print(format_table(rows))
     print(
-        f"\n{len(rows)} scenarios × {args.replicates} replicates, bootstrap B={args.bootstrap}, "
-        f"seed={args.seed}, {time.perf_counter() - started:.0f} s",
+        f"\n{len(rows)} scenarios × {args.replicates} replicates, bootstrap B={args.bootstrap} up to "
+        f"n={args.max_bootstrap_n}, seed={args.seed}, {time.perf_counter() - started:.0f} s",
         file=sys.stderr,
     )
     return 0

@@ -95,7 +95,7 @@ _emails = st.one_of(
 _bodies = st.fixed_dictionaries(
     {"email": _emails, "company": st.one_of(st.sampled_from(COMPANIES), st.text(max_size=12))},
     optional={
-        "sla_minutes": st.one_of(st.integers(-5, 50_000), st.none(), st.booleans(), st.floats(allow_nan=False)),
+        "sla_minutes": st.one_of(st.integers(-5, 50_000), st.none(), st.booleans(), st.floats(allow_nan=False, allow_infinity=False)),
         "tiers": st.one_of(st.lists(st.sampled_from(["ordinary", "notable", "high_profile", "unknown", "vip"])),
                            st.none(), st.text(max_size=5)),
         "digest": st.one_of(st.sampled_from(["immediate", "daily", "weekly"]), st.integers()),

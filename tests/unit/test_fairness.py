@@ -10,22 +10,28 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from scipy.stats import binomtest, chi2_contingency
+from scipy.stats import binomtest, chi2_contingency, norm
 
+from chalicelib.domain import fairness
 from chalicelib.domain.fairness import (
+    BOOTSTRAP_MAX_N,
     FAVOURS_HIGH_PROFILE,
     FAVOURS_ORDINARY,
     INSUFFICIENT_DATA,
     NO_EVIDENCE,
+    RATIO_CI_BOOTSTRAP,
+    RATIO_CI_LARGE_SAMPLE,
     TierSample,
     TierState,
     bootstrap_ratio_ci,
     company_stats,
     compare_deflection,
     compare_tiers,
+    large_sample_ratio_ci,
     median_ratio,
     newcombe_difference_ci,
     observations_from_complaints,
+    ratio_ci_method,
     sample_from_observations,
     samples_by_tier,
     tier_stats,
@@ -34,7 +40,7 @@ from chalicelib.domain.fairness import (
     wilson_interval,
 )
 from chalicelib.domain.models import Category, Complaint, Reply, ReplyKind, Tier
-from chalicelib.domain.survival import event_table
+from chalicelib.domain.survival import EventTable, event_table, kaplan_meier
 
 T0 = datetime(2024, 3, 4, 9, 0, tzinfo=UTC)
 HORIZON = T0 + timedelta(days=10)
@@ -169,6 +175,134 @@ def test_bootstrap_is_reproducible_and_brackets_the_estimate() -> None:
     assert ci != bootstrap_ratio_ci(a, b, replicates=199, seed=12)
     cmp = compare_tiers(TierSample(a), TierSample(b), replicates=199, seed=11)
     assert ci[0] < cmp.ratio < ci[1]
+
+
+def _complaints(table: EventTable) -> list[tuple[float, bool]]:
+    """The table's complaints one by one, in (duration, answered first) order."""
+    out: list[tuple[float, bool]] = []
+    for t, r, d in zip(table.times, table.removed, table.observed, strict=True):
+        out += [(t, True)] * d + [(t, False)] * (r - d)
+    return out
+
+
+def _naive_bootstrap(a: EventTable, b: EventTable, replicates: int, seed: int) -> tuple[float, float]:
+    """Textbook percentile bootstrap: resample complaint lists, refit Kaplan–Meier, take order statistics."""
+    rng = random.Random(seed)
+    pools = _complaints(a), _complaints(b)
+    ratios = []
+    for _ in range(replicates):
+        medians = []
+        for pool in pools:
+            drawn = rng.choices(pool, k=len(pool))
+            m = kaplan_meier(event_table([t for t, _ in drawn], [e for _, e in drawn])).median
+            medians.append(math.inf if m is None else m)
+        ratios.append(median_ratio(*medians))
+    lows = sorted(0.0 if math.isnan(r) else r for r in ratios)
+    highs = sorted(math.inf if math.isnan(r) else r for r in ratios)
+    return lows[math.floor((replicates + 1) * 0.025) - 1], highs[math.ceil((replicates + 1) * 0.975) - 1]
+
+
+@pytest.mark.parametrize("ties", [False, True])
+def test_bootstrap_equals_the_textbook_resampling_of_complaints(ties: bool) -> None:
+    # GIVEN tiers with censoring, and (second case) durations in whole hours: many ties, exact halves
+    rng = random.Random(21)
+    a, b = _table(rng, 150, 240, never=0.3), _table(rng, 40, 60, never=0.4)
+    if ties:
+        a, b = (
+            event_table([float(round(t / 60)) for t, _ in c], [e for _, e in c])
+            for c in (_complaints(a), _complaints(b))
+        )
+    # WHEN the fast bootstrap and a naive one (same seed, same draws) compute the interval
+    # THEN they agree exactly: the compact resampler changes the cost, not the replicates
+    assert bootstrap_ratio_ci(a, b, replicates=199, seed=5) == _naive_bootstrap(a, b, 199, 5)
+
+
+class _CountingRandom(random.Random):
+    draws = 0
+
+    def random(self) -> float:
+        _CountingRandom.draws += 1
+        return super().random()
+
+
+def test_bootstrap_work_is_n_times_b_and_large_samples_draw_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(fairness.random, "Random", _CountingRandom)
+    rng = random.Random(8)
+    # GIVEN tiers that together hold just BOOTSTRAP_MAX_N complaints
+    small_a, small_b = _table(rng, BOOTSTRAP_MAX_N - 100, 240), _table(rng, 100, 60)
+    _CountingRandom.draws = 0
+    cmp = compare_tiers(TierSample(small_a), TierSample(small_b), replicates=50)
+    # THEN the bootstrap draws every complaint once per replicate (O(n·B) random numbers)
+    assert cmp.ratio_ci_method == RATIO_CI_BOOTSTRAP
+    assert _CountingRandom.draws == 50 * BOOTSTRAP_MAX_N
+    # GIVEN 100,000 complaints: WHEN the company summary is built THEN not one random number is drawn
+    big = {
+        Tier.ORDINARY.value: TierSample(_table(rng, 90_000, 240)),
+        Tier.HIGH_PROFILE.value: TierSample(_table(rng, 10_000, 60)),
+    }
+    _CountingRandom.draws = 0
+    stats = company_stats(big, company="acme", platform="x", window="all", horizon=HORIZON, replicates=1000)
+    assert _CountingRandom.draws == 0
+    assert stats.comparison.ratio_ci_method == RATIO_CI_LARGE_SAMPLE
+    assert stats.comparison.ratio_ci[0] < stats.comparison.ratio < stats.comparison.ratio_ci[1]
+
+
+def test_interval_method_switches_just_above_the_threshold() -> None:
+    # GIVEN the same two tiers, once exactly at the threshold and once one complaint above it
+    rng = random.Random(4)
+    a, b = _table(rng, BOOTSTRAP_MAX_N - 60, 300), _table(rng, 60, 60)
+    extra = a.merge(event_table([10.0]))
+    assert ratio_ci_method(a.n, b.n) == RATIO_CI_BOOTSTRAP
+    assert ratio_ci_method(extra.n, b.n) == RATIO_CI_LARGE_SAMPLE
+    at = compare_tiers(TierSample(a), TierSample(b), replicates=99)
+    above = compare_tiers(TierSample(extra), TierSample(b), replicates=99)
+    # THEN the method is published with the interval, and both intervals bracket the estimate
+    assert (at.ratio_ci_method, above.ratio_ci_method) == (RATIO_CI_BOOTSTRAP, RATIO_CI_LARGE_SAMPLE)
+    assert at.to_dict()["ratio_ci_method"] == RATIO_CI_BOOTSTRAP
+    assert above.ratio_ci[0] < above.ratio < above.ratio_ci[1]
+    # AND the threshold is configurable per call
+    assert compare_tiers(TierSample(a), TierSample(b), max_bootstrap_n=0).ratio_ci_method == RATIO_CI_LARGE_SAMPLE
+
+
+@pytest.mark.parametrize(("median_o", "median_h"), [(600, 40), (150, 120)])
+def test_large_sample_interval_agrees_with_the_bootstrap(median_o: float, median_h: float) -> None:
+    # GIVEN 2,600 complaints, above the threshold (fixed seed)
+    rng = random.Random(int(median_o))
+    a, b = TierSample(_table(rng, 2_000, median_o, never=0.2)), TierSample(_table(rng, 600, median_h))
+    # WHEN the interval is computed both ways on the same data
+    boot = compare_tiers(a, b, replicates=399, max_bootstrap_n=10**9)
+    mover = compare_tiers(a, b)
+    # THEN the bounds agree to within 8% (log scale 0.08; bootstrap Monte Carlo error alone is ~0.02)
+    assert (boot.ratio_ci_method, mover.ratio_ci_method) == (RATIO_CI_BOOTSTRAP, RATIO_CI_LARGE_SAMPLE)
+    for x, y in zip(boot.ratio_ci, mover.ratio_ci, strict=True):
+        assert math.log(y) == pytest.approx(math.log(x), abs=0.08)
+    assert mover.verdict == boot.verdict
+
+
+def _km_with(median: float | None, ci: tuple[float | None, float | None]):
+    import dataclasses
+
+    return dataclasses.replace(kaplan_meier(event_table([1.0])), median=median, median_ci=ci)
+
+
+def test_large_sample_interval_is_the_delta_method_for_log_symmetric_median_intervals() -> None:
+    # GIVEN median intervals symmetric on the log scale: 100 in [50, 200], 20 in [16, 25]
+    o, h = _km_with(100.0, (50.0, 200.0)), _km_with(20.0, (16.0, 25.0))
+    # THEN the interval is exp(θ ± z·√(SE_o² + SE_h²)) with SE = (log U − log L) / 2z
+    z = norm.ppf(0.975)
+    se = math.hypot(math.log(200 / 50) / (2 * z), math.log(25 / 16) / (2 * z))
+    expected = (5 * math.exp(-z * se), 5 * math.exp(z * se))
+    assert large_sample_ratio_ci(o, h) == pytest.approx(expected, rel=1e-12)
+
+
+def test_large_sample_interval_with_bounds_or_medians_not_reached() -> None:
+    # An ordinary upper bound never reached leaves the ratio unbounded above; a high-profile one, below
+    assert large_sample_ratio_ci(_km_with(100.0, (80.0, None)), _km_with(20.0, (16.0, 25.0)))[1] == math.inf
+    low, high = large_sample_ratio_ci(_km_with(100.0, (80.0, 120.0)), _km_with(20.0, (16.0, None)))
+    assert low == 0.0 and 100 / 20 < high < math.inf
+    # A median not reached: the medians' intervals at their extremes
+    assert large_sample_ratio_ci(_km_with(None, (900.0, None)), _km_with(20.0, (16.0, 25.0))) == (36.0, math.inf)
+    assert large_sample_ratio_ci(_km_with(None, (None, None)), _km_with(None, (None, None))) == (0.0, math.inf)
 
 
 @pytest.mark.parametrize(

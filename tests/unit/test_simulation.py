@@ -7,9 +7,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from chalicelib.domain.fairness import observations_from_complaints, samples_by_tier, tier_stats
+from chalicelib.domain.fairness import RATIO_CI_LARGE_SAMPLE, observations_from_complaints, samples_by_tier, tier_stats
 from chalicelib.domain.models import Tier
 from chalicelib.domain.simulation import (
+    LARGE_SCENARIOS,
     SCENARIOS,
     TierProfile,
     generate_sample_complaints,
@@ -73,10 +74,24 @@ def test_ratio_interval_coverage_and_verdicts() -> None:
     assert unfair.verdict_accuracy >= 0.95, unfair
 
 
+@pytest.mark.slow
+def test_large_sample_ratio_interval_coverage() -> None:
+    # GIVEN data sets above the bootstrap threshold: 2,000 / 500 complaints, and 5,000 / only 60
+    for scenario, replicates in ((LARGE_SCENARIOS[0], 100), (LARGE_SCENARIOS[3], 80)):
+        row = run_scenario(scenario, replicates=replicates, seed=13)
+        # THEN every interval is the large-sample one, it covers the true ratio near 95%,
+        # and the fair company is rarely called unfair
+        assert row.ratio_methods == {RATIO_CI_LARGE_SAMPLE: replicates}, row
+        assert row.ratio_coverage >= 0.88, row
+        assert row.verdict_accuracy >= 0.9, row
+
+
 def test_command_prints_the_coverage_table(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--replicates", "3", "--bootstrap", "19", "--scenario", "equal"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("| scenario |") and "| equal | 3 |" in out
+    assert main(["--replicates", "2", "--large", "--scenario", "large_equal"]) == 0
+    assert "| large_equal | 2 |" in capsys.readouterr().out
 
 
 def test_generated_tables_feed_kaplan_meier() -> None:
