@@ -18,7 +18,8 @@ import math
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from itertools import compress
+from itertools import accumulate, chain, compress, count, islice, repeat
+from operator import add, floordiv, le, mul, neg, not_, sub, truediv
 from statistics import NormalDist
 from typing import Any
 
@@ -49,19 +50,7 @@ class EventTable:
     @classmethod
     def from_counters(cls, observed: Mapping[float, int], censored: Mapping[float, int]) -> EventTable:
         """Build from counts of event durations and of censoring durations (e.g. JSON-stored state)."""
-        times = sorted({t for t, c in observed.items() if c} | {t for t, c in censored.items() if c})
-        if times and (
-            not all(isinstance(t, int | float) for t in (times[0], times[-1]))
-            or times[0] < 0
-            or not math.isfinite(times[-1])
-            or any(t != t for t in times)  # NaN
-        ):
-            raise InvalidObservation("durations must be finite numbers >= 0")
-        obs = tuple(int(observed.get(t, 0)) for t in times)
-        cen = tuple(int(censored.get(t, 0)) for t in times)
-        if (obs and min(obs) < 0) or (cen and min(cen) < 0):
-            raise InvalidObservation("counts must not be negative")
-        return cls(tuple(float(t) for t in times), tuple(o + c for o, c in zip(obs, cen, strict=True)), obs)
+        return _table_from_counts(observed, censored)
 
     @property
     def n(self) -> int:
@@ -119,13 +108,53 @@ def event_table(durations: Iterable[float], event_observed: Iterable[bool] | Non
     InvalidObservation: a negative, infinite or NaN duration, or lengths that differ.
     """
     durations = durations if isinstance(durations, list) else list(durations)
-    flags = [True] * len(durations) if event_observed is None else list(map(bool, event_observed))
-    if len(flags) != len(durations):
-        raise InvalidObservation("durations and event_observed differ in length")
-    # Counter(iterable) counts in C, so a million durations cost one pass in C, not a Python loop.
-    observed = Counter(compress(durations, flags))
-    censored = Counter(compress(durations, [not f for f in flags])) if not all(flags) else Counter()
-    return EventTable.from_counters(observed, censored)
+    # Counter(iterable) counts in C: the million durations pass only through C loops (Counter, compress).
+    if event_observed is None:
+        observed, censored = Counter(durations), Counter()
+    else:
+        flags = event_observed if isinstance(event_observed, list | tuple) else list(event_observed)
+        if len(flags) != len(durations):
+            raise InvalidObservation("durations and event_observed differ in length")
+        observed = Counter(compress(durations, flags))
+        censored = Counter(compress(durations, map(not_, flags))) if not all(flags) else Counter()
+    # From here the cost is per distinct time, and it is dominated by reaching each one out of memory order,
+    # as sorting does. So walk the counters in insertion order wherever order does not matter, and look the
+    # sorted times up once, in one dict holding both counts: censored + observed * scale.
+    scale = len(durations) + 1
+    scaled = dict(zip(observed, map(mul, observed.values(), repeat(scale)), strict=True))
+    smaller, larger = sorted((scaled, censored), key=len)
+    both = Counter(larger)  # copied in C; adding the smaller one in is a Python loop, so keep it short
+    both.update(smaller)
+    times = sorted(both)
+    _check_times(times, both)
+    if not all(map(isinstance, both, repeat(float))):
+        times = list(map(float, times))
+    packed = list(map(both.__getitem__, times))
+    obs = tuple(map(floordiv, packed, repeat(scale)))
+    return EventTable(tuple(times), tuple(map(sub, packed, map(mul, obs, repeat(scale - 1)))), obs)
+
+
+def _check_times(times: list[Any], keys: Iterable[Any]) -> None:
+    """Reject negative, infinite and NaN durations; ``times`` sorted, ``keys`` the same in any order."""
+    if times and (
+        not all(isinstance(t, int | float) for t in (times[0], times[-1]))
+        or times[0] < 0
+        or not math.isfinite(times[-1])
+        # a NaN makes the sum NaN; only then (or on overflow) look for it one by one
+        or (not math.isfinite(sum(keys)) and any(t != t for t in times))
+    ):
+        raise InvalidObservation("durations must be finite numbers >= 0")
+
+
+def _table_from_counts(observed: Mapping[float, int], censored: Mapping[float, int]) -> EventTable:
+    """The table of counts given per duration (zero counts ignored), for stored or merged state."""
+    times = sorted({*compress(observed.keys(), observed.values()), *compress(censored.keys(), censored.values())})
+    _check_times(times, times)
+    obs = list(map(int, map(observed.get, times, repeat(0))))
+    cen = list(map(int, map(censored.get, times, repeat(0))))
+    if (obs and min(obs) < 0) or (cen and min(cen) < 0):
+        raise InvalidObservation("counts must not be negative")
+    return EventTable(tuple(map(float, times)), tuple(map(add, obs, cen)), tuple(obs))
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,38 +251,72 @@ def kaplan_meier(table: EventTable, alpha: float = 0.05) -> KaplanMeierResult:
     if not 0 < alpha < 1:
         raise ValueError("alpha must be between 0 and 1")
     z = NormalDist().inv_cdf(1 - alpha / 2)
-    timeline, surv, lower, upper = [0.0], [1.0], [1.0], [1.0]
-    log_s, var, at_risk = 0.0, 0.0, table.n
-    s, lo, hi = 1.0, 1.0, 1.0
-    for t, removed, deaths in zip(table.times, table.removed, table.observed, strict=True):
-        if deaths:  # rows of censoring only leave the curve and its band where they were
-            if deaths >= at_risk:
-                log_s = -math.inf
-            else:
-                log_s += math.log(at_risk - deaths) - math.log(at_risk)
-                var += deaths / (at_risk * (at_risk - deaths))
-            s, lo, hi = _point_and_band(log_s, var, z)
-        if t == 0.0:
-            surv[0], lower[0], upper[0] = s, lo, hi
-        else:
-            timeline.append(t)
-            surv.append(s)
-            lower.append(lo)
-            upper.append(hi)
-        at_risk -= removed
-    median = _first_reaching(timeline, surv, 0.5)
-    median_ci = (_first_reaching(timeline, lower, 0.5), _first_reaching(timeline, upper, 0.5))
+    times, removed, observed = table.times, table.removed, table.observed
+    n = sum(removed)
+    # S and its band move only at rows with events; rows of censoring only repeat the values before them.
+    # So compute at event rows (a fraction of the distinct times), then lay the values out as runs.
+    rows = list(compress(range(len(times)), observed))
+    deaths = list(compress(observed, observed))
+    at_risk = list(compress(accumulate(removed, sub, initial=n), observed))
+    surv, lower, upper = _event_rows(at_risk, deaths, z)
+    # A row at t = 0 takes the place of the initial point (as in lifelines' timeline).
+    first = 1 if times and times[0] == 0.0 else 0
+    timeline = (0.0,) + tuple(times)[first:]  # concatenation copies in C; * would build a list first
+    # How many timeline points each value covers: 1.0 up to the first event row, then each event row's value.
+    ends = [*islice(rows, 1, None), len(times)]
+    lengths = [(rows[0] if rows else len(times)) + 1 - first, *map(sub, ends, rows)]
+
+    def runs(values: list[float]) -> tuple[float, ...]:
+        return tuple(chain.from_iterable(map(repeat, chain((1.0,), values), lengths)))
+
+    event_times = list(map((timeline if first else times).__getitem__, rows))
     return KaplanMeierResult(
-        timeline=tuple(timeline),
-        survival_function=tuple(surv),
-        ci_lower=tuple(lower),
-        ci_upper=tuple(upper),
-        median=median,
-        median_ci=median_ci,
-        n=table.n,
-        events=table.events,
+        timeline=timeline,
+        survival_function=runs(surv),
+        ci_lower=runs(lower),
+        ci_upper=runs(upper),
+        median=_first_at_or_below(event_times, surv, 0.5),
+        median_ci=(_first_at_or_below(event_times, lower, 0.5), _first_at_or_below(event_times, upper, 0.5)),
+        n=n,
+        events=sum(deaths),
         alpha=alpha,
     )
+
+
+def _first_at_or_below(times: list[float], values: list[float], q: float) -> float | None:
+    return next(compress(times, map(le, values, repeat(q + _REACHED_SLACK))), None)
+
+
+def _event_rows(at_risk: list[int], deaths: list[int], z: float) -> tuple[list[float], list[float], list[float]]:
+    """S, lower and upper bound just after each event row.
+
+    Rows before anyone's risk set empties (all, or all but the last, in practice) run as chains of ``map``
+    and ``accumulate``: the operations of the scalar loop below in the same order, so the same bits. The
+    scalar loop takes the rest (S = 0), and the odd table where S rounds to 1 after an event.
+    """
+    survivors = list(map(sub, at_risk, deaths))
+    k = next(compress(count(), map(le, survivors, repeat(0))), len(survivors))
+    log_s = list(accumulate(map(sub, map(math.log, islice(survivors, k)), map(math.log, islice(at_risk, k)))))
+    if log_s and max(log_s) >= 0.0:
+        k, log_s = 0, []
+    var = list(accumulate(map(truediv, islice(deaths, k), map(mul, islice(at_risk, k), islice(survivors, k)))))
+    spread = list(map(truediv, map(mul, repeat(z), map(math.sqrt, var)), log_s))
+    log_minus_log = list(map(math.log, map(neg, log_s)))
+    surv = list(map(math.exp, log_s))
+    lower = list(map(math.exp, map(neg, map(math.exp, map(sub, log_minus_log, spread)))))
+    upper = list(map(math.exp, map(neg, map(math.exp, map(add, log_minus_log, spread)))))
+    log_s_k, var_k = (log_s[-1], var[-1]) if k else (0.0, 0.0)
+    for n, d in zip(islice(at_risk, k, None), islice(deaths, k, None), strict=True):
+        if d >= n:
+            log_s_k = -math.inf
+        else:
+            log_s_k += math.log(n - d) - math.log(n)
+            var_k += d / (n * (n - d))
+        s, lo, hi = _point_and_band(log_s_k, var_k, z)
+        surv.append(s)
+        lower.append(lo)
+        upper.append(hi)
+    return surv, lower, upper
 
 
 def _point_and_band(log_s: float, var: float, z: float) -> tuple[float, float, float]:

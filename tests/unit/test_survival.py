@@ -157,3 +157,47 @@ def test_to_points_keeps_the_drops_for_charts() -> None:
     assert points[0]["s"] == 1.0 and points[-1]["s"] == points[-2]["s"]
     assert len(km.to_points(max_points=2)) == 2
     assert km.to_dict(curve_points=None)["curve"] == points
+
+
+def test_matches_lifelines_on_a_large_sample_at_second_resolution() -> None:
+    # GIVEN 20,000 complaints shaped like the benchmark's: replies timed to the second (many ties, most
+    # distinct times censoring-only) and a quarter unanswered, censored anywhere in a 30-day horizon
+    rng = random.Random(2024)
+    durations, observed = [], []
+    for _ in range(20_000):
+        answered = rng.random() >= 0.25
+        seconds = rng.lognormvariate(8.2, 1.3) if answered else rng.uniform(0, 30 * 24 * 3600)
+        durations.append(round(seconds) / 60)
+        observed.append(answered)
+    # THEN curve, band, median and its interval agree with lifelines
+    assert_matches_lifelines(durations, observed)
+
+
+@settings(max_examples=100, deadline=None)
+@given(durations_st)
+def test_event_table_counts_each_distinct_duration(pairs: list[tuple[float, bool]]) -> None:
+    # GIVEN complaints, some at equal durations, some of those answered and some not
+    durations, flags = [d for d, _ in pairs], [e for _, e in pairs]
+    # WHEN counted (from a generator, as callers may pass one)
+    table = event_table(iter(durations), (f for f in flags))
+    # THEN each distinct duration appears once, ascending, as a float, with its counts
+    assert list(table.times) == sorted(set(map(float, durations)))
+    assert all(type(t) is float for t in table.times)
+    for t, removed, obs in zip(table.times, table.removed, table.observed, strict=True):
+        assert removed == sum(1 for d in durations if d == t)
+        assert obs == sum(1 for d, e in pairs if d == t and e)
+
+
+def test_huge_risk_set_where_survival_rounds_to_one_after_an_event() -> None:
+    # GIVEN two replies among 10**17 complaints: in floats S stays 1 after the first
+    table = EventTable.from_counters({1.0: 1, 2.0: 1}, {3.0: 10**17})
+    n = 10**17 + 2
+    # WHEN fitted, THEN no error, S matches the exact product, and the band holds S within [0, 1]
+    km = kaplan_meier(table)
+    exact = [Fraction(1), Fraction(n - 1, n), Fraction(n - 2, n), Fraction(n - 2, n)]
+    assert km.timeline == (0.0, 1.0, 2.0, 3.0)
+    assert all(abs(s - float(x)) < 1e-15 for s, x in zip(km.survival_function, exact, strict=True))
+    assert all(
+        0.0 <= lo <= s <= hi <= 1.0 for lo, s, hi in zip(km.ci_lower, km.survival_function, km.ci_upper, strict=True)
+    )
+    assert km.median is None and km.median_ci[1] is None
