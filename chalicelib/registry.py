@@ -7,7 +7,6 @@ fixes a bad registry in one go and the app never starts half-loaded.
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,8 @@ MAX_SLA_MINUTES = 30 * 24 * 60
 
 def load_registry(path: str | Path) -> dict[str, Company]:
     """Load and validate a registry file; raise :class:`RegistryError` listing every problem."""
+    import tomllib  # here, not at the top: the admin API and the OpenAPI document use this module without a file
+
     path = Path(path)
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))

@@ -96,9 +96,15 @@ def compute_body(store: Store, company: Company, period: Period, now: datetime, 
     return body
 
 
-def company_body(store: Store, company: Company, period: Period, now: datetime, opts: AggregateOptions) -> dict:
-    """The snapshot for a named window, else (a company added since the last aggregate run) computed now."""
-    from chalicelib.jobs.aggregate import company_info, company_key
+def company_body(
+    store: Store, company: Company, period: Period, now: datetime, opts: AggregateOptions | None = None
+) -> dict:
+    """The snapshot for a named window, else (a company added since the last aggregate run) computed now.
+
+    ``opts`` defaults to :func:`options`, resolved only when computing: serving a snapshot never imports the
+    aggregate job and its statistics.
+    """
+    from chalicelib.jobs.snapshots import company_info, company_key
 
     if not period.explicit:
         found = store.get_snapshot(company_key(company.slug, period.window))
@@ -106,7 +112,7 @@ def company_body(store: Store, company: Company, period: Period, now: datetime, 
             body = dict(found[0])
             body["company"] = company_info(company)  # the registry's current view (e.g. just retired)
             return body
-    return compute_body(store, company, period, now, opts)
+    return compute_body(store, company, period, now, opts or options())
 
 
 # --- ranking and sorting ---------------------------------------------------------------------------------
@@ -114,7 +120,7 @@ def company_body(store: Store, company: Company, period: Period, now: datetime, 
 
 def ranks(bodies: list[dict], platform: str, now: datetime) -> dict[str, int | None]:
     """Rank by the aggregate job's own rule, on the chosen platform's figures (all platforms by default)."""
-    from chalicelib.jobs.aggregate import leaderboard_snapshot
+    from chalicelib.jobs.snapshots import leaderboard_snapshot
 
     empty = {"tiers": {}, "comparison": {}}
     entries = [{"company": b["company"], "platforms": {"all": b["platforms"].get(platform) or empty}} for b in bodies]
@@ -167,7 +173,7 @@ def _meta(bodies: list[dict], period: Period, generated_at: str) -> dict[str, An
 
 
 def _methodology_version() -> str:
-    from chalicelib.jobs.aggregate import METHODOLOGY_VERSION
+    from chalicelib.jobs.snapshots import METHODOLOGY_VERSION
 
     return METHODOLOGY_VERSION
 
@@ -189,7 +195,6 @@ def summaries(
     opts: AggregateOptions | None = None,
 ) -> dict[str, Any]:
     """The leaderboard (live companies) or the company list (retired too): one summary per company."""
-    opts = opts or options()
     chosen = [c for _, c in sorted(companies.items()) if include_retired or not c.retired]
     bodies = [company_body(store, c, period, now, opts) for c in chosen]
     rank_of = ranks(bodies, platform or "all", now)
@@ -212,7 +217,7 @@ def company_page(
 ) -> dict[str, Any]:
     """One company's figures per platform with curves, breakdowns, weekly trend and high-profile examples."""
     company = find_company(companies, slug)
-    body = company_body(store, company, period, now, opts or options())
+    body = company_body(store, company, period, now, opts)
     rank = None
     if not company.retired and not period.explicit:
         found = store.get_snapshot(f"leaderboard:{period.window}")

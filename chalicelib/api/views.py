@@ -141,7 +141,7 @@ def _admin_response(body: dict[str, Any], status: int) -> Response:
 
 
 def _company_doc(company: Company) -> dict[str, Any]:
-    from chalicelib.jobs.aggregate import company_info
+    from chalicelib.jobs.snapshots import company_info
 
     return serialise.company(company_info(company))
 

@@ -23,6 +23,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from chalicelib.domain.models import Account, Category, Company, Post, normalise_handle
 from chalicelib.domain.tiers import DEFAULT_THRESHOLDS, TierThresholds
+from chalicelib.registry_overlay import DISCOVERED_KEY, discovered_companies
 from chalicelib.sources.archives import (
     ArchivedPost,
     ArchiveSummary,
@@ -50,7 +51,6 @@ __all__ = [
 
 FORMATS: tuple[str, ...] = ("twarc2", "twcs")
 ARCHIVE_SOURCE = "archive"  # Complaint.source and horizon key: the aggregate censors these at the archive's end
-DISCOVERED_KEY = "registry:discovered"  # snapshot of companies registered by ``--all-companies``
 PLATFORM = "x"
 Progress = Callable[[str, int], None]  # (phase, bytes read so far)
 
@@ -332,28 +332,6 @@ def _save_discovered(store: Store, companies: Mapping[str, Company], now: dateti
     for slug, company in companies.items():
         body["companies"][slug] = {"name": company.name, "handles": {p: list(h) for p, h in company.handles.items()}}
     store.put_snapshot(DISCOVERED_KEY, body, now)
-
-
-def discovered_companies(store: Store, registry: Mapping[str, Company] | None = None) -> dict[str, Company]:
-    """Companies registered by ``import --all-companies``, to be merged with ``companies.toml``.
-
-    When ``registry`` is given, a discovered company whose slug or handle the registry already has is left
-    out: the operator's file wins, and a handle never answers for two companies.
-    """
-    from chalicelib.registry import validate_company
-
-    found = store.get_snapshot(DISCOVERED_KEY)
-    if found is None:
-        return {}
-    registry = registry or {}
-    owned = {(p, h) for c in registry.values() for p in c.handles for h in c.handles_on(p)}
-    result: dict[str, Company] = {}
-    for slug, entry in sorted(found[0].get("companies", {}).items()):
-        company = validate_company(slug, entry)
-        if slug in registry or any((p, h) in owned for p in company.handles for h in company.handles_on(p)):
-            continue
-        result[slug] = company
-    return result
 
 
 # --- the command line -------------------------------------------------------------------------------------------

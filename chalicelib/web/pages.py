@@ -16,8 +16,6 @@ from chalice import Response
 
 from chalicelib.api import params, queries
 from chalicelib.api.errors import ApiError, BadParameter, NotFound, Unavailable
-from chalicelib.web import company as company_html
-from chalicelib.web import leaderboard as leaderboard_html
 from chalicelib.web.layout import error_response, html_response
 
 if TYPE_CHECKING:
@@ -82,6 +80,7 @@ def index_page(request: Request) -> Response:
         include_retired=False,
     )
     from chalicelib import runtime
+    from chalicelib.web import leaderboard as leaderboard_html
 
     settings = runtime.settings()
     thresholds = (settings.notable_followers, settings.high_profile_followers)
@@ -115,6 +114,8 @@ def company_page(request: Request, slug: str) -> Response:
     at = now()
     page = queries.company_page(store, companies, slug, params.Period(window=window), platform=platform, now=at)
     evidence, since = _evidence(store, companies, slug, window, platform, at)
+    from chalicelib.web import company as company_html
+
     body = company_html.render(page, evidence, window=window, platform=platform, evidence_since=since)
     return html_response(request.headers, f"{page['company']['name']} — Fair Reply", body)
 

@@ -1,0 +1,71 @@
+"""A cold process serving stored snapshots must not load what only jobs and on-request statistics need.
+
+Every module a first request imports is compiled and executed on a cold Lambda (the package ships no
+bytecode), so these imports are the first request's cost: see BENCHMARKS.md, "Cold start".
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from tests.conftest import REPO_ROOT
+
+SNAPSHOT_ROUTES = (
+    "/", "/companies/acme-air", "/health", "/v1/leaderboard", "/v1/companies", "/v1/companies/acme-air",
+    "/v1/companies/acme-air/badge.svg", "/v1/companies/acme-air/complaints",
+)
+NOT_FOR_SNAPSHOTS = (
+    "chalicelib.domain.fairness", "chalicelib.domain.survival", "chalicelib.domain.breakdowns",
+    "chalicelib.jobs.aggregate", "chalicelib.jobs.importer", "chalicelib.sources.base", "requests",
+    "aws_lambda_powertools", "boto3", "multiprocessing",
+)
+
+_CHILD = """
+import json, sys
+from chalice.test import Client
+from app import app
+before = set(sys.modules)
+statuses = {}
+with Client(app, project_dir=sys.argv[1]) as client:
+    for route in json.loads(sys.argv[2]):
+        statuses[route] = client.http.get(route).status_code
+print(json.dumps({"statuses": statuses, "loaded": sorted(set(sys.modules) - before)}))
+"""
+
+
+def _aggregated(tmp_path: Path) -> Path:
+    from chalicelib import runtime
+    from chalicelib.domain.simulation import generate_sample_complaints
+    from chalicelib.jobs.aggregate import AggregateOptions, run_aggregate
+
+    now = datetime.now(UTC).replace(microsecond=0)
+    store = runtime.store()
+    store.put_complaints(generate_sample_complaints("acme-air", "x", 120, now - timedelta(days=20), now, seed=1))
+    run_aggregate(store, runtime.registry(), now, AggregateOptions(replicates=20))
+    runtime.reset()  # close the file before the child opens it
+    project = tmp_path / "project"
+    (project / ".chalice").mkdir(parents=True)
+    (project / ".chalice" / "config.json").write_text(
+        json.dumps({"version": "2.0", "app_name": "fair-reply", "stages": {"dev": {}}})
+    )
+    return project
+
+
+def test_serving_snapshots_loads_no_statistics_sources_or_aws_sdk(tmp_path: Path) -> None:
+    # GIVEN stored snapshots for every window, and a fresh interpreter that has imported the app
+    project = _aggregated(tmp_path)
+    env = {**os.environ, "FAIR_REPLY_PSEUDONYM_SALT": "salt", "PYTHONPATH": str(REPO_ROOT)}
+    # WHEN it serves the first request of each snapshot-backed route
+    done = subprocess.run(
+        [sys.executable, "-c", _CHILD, str(project), json.dumps(SNAPSHOT_ROUTES)],
+        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=120, check=True,
+    )
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    # THEN every route answered, and none loaded the statistics, the platform clients or the AWS SDK
+    assert result["statuses"] == dict.fromkeys(SNAPSHOT_ROUTES, 200)
+    assert [m for m in result["loaded"] if m.split(".")[0] in NOT_FOR_SNAPSHOTS or m in NOT_FOR_SNAPSHOTS] == []
