@@ -1,34 +1,44 @@
 """The aggregate job: turn stored complaints into the snapshots the public API serves.
 
-Incremental by construction (see docs/methodology.md, "Incremental aggregation"):
+Incremental by construction (see docs/methodology.md, "Incremental computation"), so a scheduled run
+costs what changed plus the 90-day window, not the stored history:
 
 * the store numbers every complaint write (``changed_complaints``), and the job reads only the writes
-  since its last run;
+  since its last run (with a small overlap);
 * each changed complaint is filed into its company's *day document* (``agg:{slug}:day:{YYYY-MM-DD}``,
-  keyed by the UTC day it was made), which holds a compact copy of every complaint of that day and the
-  day's per-tier :class:`TierState`;
-* the company's *meta document* (``agg:{slug}:meta``) keeps the last sequence read, the list of days, and a
-  copy of each day's TierState, from which the ``all`` window is merged without reading the day documents.
+  keyed by the UTC day it was made), which holds a compact copy of every complaint of that day; a copy
+  identical to the complaint means "already filed", so the overlap's re-reads change and write nothing;
+* the company's *running document* (``agg:{slug}:all``) holds one merged :class:`TierState` per
+  platform × source × tier, updated by deltas (old copy out, new version in), from which the ``all``
+  window is sampled; the 7/30/90-day windows are recomputed from their ≤ 91 day documents and carry the
+  breakdowns (audience bands, hour of week, weekly trend).
 
-Both documents are written by assignment, never by delta, so a run that dies between writes is repaired
-by the next one. The 7/30/90-day windows are recomputed from the window's day documents (their cost is
-bounded by the window, not by history) and carry the breakdowns (audience bands, hour of week, weekly
-trend); ``all`` is merged from the day states.
+Deltas are only safe if the day documents' copies and the running state never disagree, and documents
+are written one at a time, so a run can die between any two writes. Hence a redo journal
+(``agg:{slug}:journal``). A run that read anything new writes, in order: the journal (its new
+``generation`` and the copies it filed, per day), the running document (that generation, the new
+sequence, the new states), each touched day document (stamped with that generation), and finally the
+journal emptied (the journal is written even when empty, so a dead run's journal never passes for the
+current one). The next run starts by settling the journal: if it holds the running document's
+generation and is not empty, its copies are re-filed (by assignment, so redoing is harmless) into
+every day document stamped older. Dying before the running document is written loses nothing (the
+change log is re-read from the old sequence); dying after it is repaired from the journal; a journal
+newer than the running document is a dead run's and is ignored. ``tests/functional/
+test_ingest_and_aggregate.py`` kills a run at every one of its writes and checks the next run publishes
+what a run that never died would have.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from chalicelib import __version__
 from chalicelib.domain.breakdowns import audience_bands, hour_of_week_breakdown, tables_by, weekly_trend
 from chalicelib.domain.breakdowns import hour_of_week as _how
 from chalicelib.domain.fairness import (
-    INSUFFICIENT_DATA,
+    CompanyStats,
     Observation,
     TierSample,
     TierState,
@@ -37,31 +47,33 @@ from chalicelib.domain.fairness import (
     samples_by_tier,
 )
 from chalicelib.domain.models import PLATFORMS, Category, Company, Complaint, Reply, ReplyKind, Tier, utc
+from chalicelib.jobs.snapshots import (
+    ALL_PLATFORMS,
+    METHODOLOGY_VERSION,
+    company_info,
+    company_key,
+    leaderboard_key,
+    leaderboard_snapshot,
+)
 from chalicelib.store.base import Store
 
 WINDOWS: dict[str, int | None] = {"7d": 7, "30d": 30, "90d": 90, "all": None}
-ALL_PLATFORMS = "all"
-METHODOLOGY_VERSION = "1.0"
 CURVE_POINTS = 120
 EXAMPLES = 10
 _PAGE = 1000
 _OVERLAP = 100
 
 
-def meta_key(slug: str) -> str:
-    return f"agg:{slug}:meta"
+def running_key(slug: str) -> str:
+    return f"agg:{slug}:all"
+
+
+def journal_key(slug: str) -> str:
+    return f"agg:{slug}:journal"
 
 
 def day_key(slug: str, day: str) -> str:
     return f"agg:{slug}:day:{day}"
-
-
-def company_key(slug: str, window: str) -> str:
-    return f"company:{slug}:{window}"
-
-
-def leaderboard_key(window: str) -> str:
-    return f"leaderboard:{window}"
 
 
 # --- compact complaint copies -------------------------------------------------------------------
@@ -106,12 +118,8 @@ def _state_key(c: Complaint) -> str:
     return f"{c.platform}|{c.source or c.platform}|{c.tier}"
 
 
-def _states_doc(states: Mapping[str, TierState]) -> dict[str, Any]:
-    return {k: s.to_dict() for k, s in sorted(states.items())}
-
-
-def _states_from(doc: Mapping[str, Any]) -> dict[str, TierState]:
-    return {k: TierState.from_dict(v) for k, v in doc.items()}
+def _nonempty(state: TierState) -> bool:
+    return bool(state.answered or state.pending)
 
 
 # --- the job ------------------------------------------------------------------------------------
@@ -139,15 +147,86 @@ def _horizon_for(source: str, horizons: Mapping[str, datetime], now: datetime) -
     return min(horizon, now) if horizon is not None else now
 
 
-def absorb_changes(store: Store, company: Company, now: datetime) -> tuple[dict[str, Any], int]:
-    """Read the company's changed complaints into its day and meta documents; return (meta, complaints read)."""
-    stored = store.get_snapshot(meta_key(company.slug))
-    meta: dict[str, Any] = stored[0] if stored else {"seq": 0, "days": {}}
-    seq = int(meta.get("seq", 0))
-    days: dict[str, dict[str, Any]] = {}
-    read = 0
-    # DynamoDB change numbers can land slightly out of order: re-read a small overlap. Re-applying a change
-    # already filed is a no-op, because the day document's copy is then identical to the complaint.
+@dataclass
+class Running:
+    """A company's running document: where the change log was read up to, and the merged ``all`` states."""
+
+    generation: int = 0
+    seq: int = 0
+    days: set[str] = field(default_factory=set)
+    states: dict[str, TierState] = field(default_factory=dict)
+
+    @classmethod
+    def from_doc(cls, doc: Mapping[str, Any]) -> Running:
+        states = {k: TierState.from_dict(v) for k, v in doc["states"].items()}
+        return cls(int(doc["generation"]), int(doc["seq"]), set(doc["days"]), states)
+
+    def to_doc(self) -> dict[str, Any]:
+        states = {k: s.to_dict() for k, s in sorted(self.states.items()) if _nonempty(s)}
+        return {"generation": self.generation, "seq": self.seq, "days": sorted(self.days), "states": states}
+
+
+class _Days:
+    """The day documents' complaint copies, each document read at most once per run."""
+
+    def __init__(self, store: Store, slug: str, generation: int) -> None:
+        self.store, self.slug, self.generation = store, slug, generation
+        self.copies: dict[str, dict[str, Any]] = {}
+        self.stamps: dict[str, int] = {}
+
+    def get(self, day: str) -> dict[str, Any]:
+        if day not in self.copies:
+            got = self.store.get_snapshot(day_key(self.slug, day))
+            doc = got[0] if got else {}
+            # Another layout, or newer than the running document (always written first): not ours, start over.
+            ours = "generation" in doc and int(doc["generation"]) <= self.generation
+            self.copies[day] = dict(doc["complaints"]) if ours else {}
+            self.stamps[day] = int(doc["generation"]) if ours else -1
+        return self.copies[day]
+
+    def stamp(self, day: str) -> int:
+        self.get(day)
+        return self.stamps[day]
+
+    def put(self, day: str, generation: int, now: datetime) -> None:
+        self.store.put_snapshot(day_key(self.slug, day), {"generation": generation, "complaints": self.get(day)}, now)
+        self.stamps[day] = generation
+
+
+def _journal(store: Store, slug: str, generation: int, filed: Mapping[str, Any], now: datetime) -> None:
+    store.put_snapshot(journal_key(slug), {"generation": generation, "filed": filed}, now)
+
+
+def _redo(store: Store, running: Running, days: _Days, now: datetime) -> None:
+    """Finish the last writing run: re-file its copies into the day documents it died before writing.
+
+    Only a journal of the running document's own generation counts: one newer is from a run that died
+    before writing the running document, and every run settles the journal before writing its own.
+    """
+    got = store.get_snapshot(journal_key(days.slug))
+    if not got or got[0]["generation"] != running.generation or not got[0]["filed"]:
+        return
+    for day, filed in sorted(got[0]["filed"].items()):
+        if days.stamp(day) < running.generation:
+            days.get(day).update(filed)
+            days.put(day, running.generation, now)
+    _journal(store, days.slug, running.generation, {}, now)
+
+
+def absorb_changes(store: Store, company: Company, now: datetime) -> tuple[Running, _Days, int]:
+    """File the company's changed complaints into its running and day documents; returns them and how many read.
+
+    Writes, in this order: the journal (the copies about to be filed, per day), the running document,
+    the touched day documents, the journal emptied. See the module docstring for why.
+    """
+    stored = store.get_snapshot(running_key(company.slug))
+    running = Running.from_doc(stored[0]) if stored and "generation" in stored[0] else Running()
+    days = _Days(store, company.slug, running.generation)
+    _redo(store, running, days, now)
+    seq, read = running.seq, 0
+    filed: dict[str, dict[str, Any]] = {}
+    # DynamoDB change numbers can land slightly out of order: re-read a small overlap. A change already
+    # filed finds its identical copy in its day document (written, or redone above) and is skipped.
     after = max(0, seq - _OVERLAP)
     while True:
         changed, last = store.changed_complaints(company.slug, after=after, limit=_PAGE)
@@ -155,49 +234,38 @@ def absorb_changes(store: Store, company: Company, now: datetime) -> tuple[dict[
             break
         for c in changed:
             day = c.created_at.date().isoformat()
-            doc = days.get(day)
-            if doc is None:
-                got = store.get_snapshot(day_key(company.slug, day))
-                doc = got[0] if got else {"complaints": {}, "states": {}}
-                days[day] = doc
-            key = f"{c.platform}:{c.post_id}"
-            old = summary_from(doc["complaints"][key]) if key in doc["complaints"] else None
-            states = _states_from(doc["states"])
+            copies = days.get(day)
+            key, new = f"{c.platform}:{c.post_id}", summary_doc(c)
+            old = copies.get(key)
+            if old == new:
+                continue
             if old is not None:
-                states.setdefault(_state_key(old), TierState()).apply(old, None)
-            states.setdefault(_state_key(c), TierState()).apply(None, c)
-            doc["states"] = _states_doc({k: s for k, s in states.items() if _nonempty(s)})
-            doc["complaints"][key] = summary_doc(c)
+                was = summary_from(old)
+                running.states.setdefault(_state_key(was), TierState()).apply(was, None)
+            running.states.setdefault(_state_key(c), TierState()).apply(None, c)
+            copies[key] = new
+            filed.setdefault(day, {})[key] = new
         read += len(changed)
         after = last
         seq = max(seq, last)
-    if not days and stored:
-        return meta, 0
-    return _write_days(store, company.slug, meta, days, seq, now), read
+    if stored and not filed and seq == running.seq:
+        return running, days, read
+    running.generation += 1
+    running.seq = seq
+    running.days |= set(filed)
+    _journal(store, company.slug, running.generation, filed, now)
+    store.put_snapshot(running_key(company.slug), running.to_doc(), now)
+    days.generation = running.generation
+    for day in sorted(filed):
+        days.put(day, running.generation, now)
+    if filed:
+        _journal(store, company.slug, running.generation, {}, now)
+    return running, days, read
 
 
-def _nonempty(state: TierState) -> bool:
-    return bool(state.answered or state.pending)
-
-
-def _write_days(
-    store: Store, slug: str, meta: dict[str, Any], days: Mapping[str, dict[str, Any]], seq: int, now: datetime
-) -> dict[str, Any]:
-    for day, doc in sorted(days.items()):
-        store.put_snapshot(day_key(slug, day), doc, now)
-        meta["days"][day] = doc["states"]
-    meta["seq"] = seq
-    store.put_snapshot(meta_key(slug), meta, now)
-    return meta
-
-
-def _window_complaints(store: Store, slug: str, meta: Mapping[str, Any], since: datetime) -> list[Complaint]:
-    out: list[Complaint] = []
+def _window_complaints(days: _Days, running: Running, since: datetime) -> list[Complaint]:
     first_day = since.date().isoformat()
-    for day in sorted(d for d in meta["days"] if d >= first_day):
-        got = store.get_snapshot(day_key(slug, day))
-        if got:
-            out.extend(summary_from(d) for d in got[0]["complaints"].values())
+    out = [summary_from(d) for day in sorted(d for d in running.days if d >= first_day) for d in days.get(day).values()]
     return [c for c in out if c.created_at >= since]
 
 
@@ -219,27 +287,17 @@ def samples_from_complaints(
     return samples, every
 
 
-def _samples_from_states(meta: Mapping[str, Any], horizons: Mapping[str, datetime], now: datetime) -> dict:
-    merged: dict[str, TierState] = {}
-    for states in meta["days"].values():
-        for key, doc in states.items():
-            state = TierState.from_dict(doc)
-            merged[key] = merged[key].merge(state) if key in merged else state
+def _samples_from_states(states: Mapping[str, TierState], horizons: Mapping[str, datetime], now: datetime) -> dict:
     samples: dict[str, dict[str, TierSample]] = {ALL_PLATFORMS: {}}
-    for key, state in merged.items():
+    for key, state in sorted(states.items()):
+        if not _nonempty(state):
+            continue
         platform, source, tier = key.split("|")
         sample = state.sample(_horizon_for(source, horizons, now))
         for p in (platform, ALL_PLATFORMS):
             bucket = samples.setdefault(p, {})
             bucket[tier] = bucket[tier].merge(sample) if tier in bucket else sample
     return samples
-
-
-def company_info(company: Company) -> dict[str, Any]:
-    return {
-        "slug": company.slug, "name": company.name, "sector": company.sector, "sla_minutes": company.sla_minutes,
-        "sample": company.sample, "retired": company.retired, "platforms": sorted(company.handles),
-    }
 
 
 def examples_of(complaints: Iterable[Complaint]) -> list[dict[str, Any]]:
@@ -279,14 +337,24 @@ def company_snapshot(
     since: datetime | None,
     options: AggregateOptions,
     extra: Mapping[str, Any] | None = None,
+    memo: dict[Any, CompanyStats] | None = None,
 ) -> dict[str, Any]:
+    """One company × window snapshot; ``memo`` (for calls sharing ``now`` and ``options``) computes equal samples once.
+
+    A company on one platform has the same samples under that platform and ``all``, and a young one the
+    same in several windows: the statistics (bootstrap included, seeded) are then equal but for the labels.
+    """
+    memo = {} if memo is None else memo
     platforms = {}
     for platform, tiers in sorted(samples.items()):
-        stats = company_stats(
-            tiers, company=company.slug, platform=platform, window=window, horizon=now,
-            sla_minutes=company.sla_minutes, min_sample=options.min_sample,
-            replicates=options.replicates, seed=options.seed,
-        )
+        seen = memo.get(key := tuple(sorted(tiers.items())))
+        if seen is None:
+            seen = memo[key] = company_stats(
+                tiers, company=company.slug, platform=platform, window=window, horizon=now,
+                sla_minutes=company.sla_minutes, min_sample=options.min_sample,
+                replicates=options.replicates, seed=options.seed,
+            )
+        stats = replace(seen, platform=platform, window=window)
         platforms[platform] = stats.to_dict(curve_points=CURVE_POINTS)
     body = {
         "company": company_info(company),
@@ -305,18 +373,21 @@ def aggregate_company(
     store: Store, company: Company, now: datetime, options: AggregateOptions
 ) -> tuple[dict[str, dict[str, Any]], int]:
     """Absorb the company's changes and rebuild its snapshot for every window."""
-    meta, read = absorb_changes(store, company, now)
+    running, days, read = absorb_changes(store, company, now)
     horizons = store.get_horizons(company.slug)
     coverage = {source: h.isoformat() for source, h in sorted(horizons.items())}
+    widest = max(span for span in WINDOWS.values() if span is not None)
+    recent = _window_complaints(days, running, now - timedelta(days=widest))
+    memo: dict[Any, CompanyStats] = {}
     snapshots: dict[str, dict[str, Any]] = {}
-    for window, days in WINDOWS.items():
-        if days is None:
-            samples = _samples_from_states(meta, horizons, now)
+    for window, span in WINDOWS.items():
+        if span is None:
+            samples = _samples_from_states(running.states, horizons, now)
             extra = {"coverage": coverage, "breakdowns": None, "examples": []}
             since = None
         else:
-            since = now - timedelta(days=days)
-            complaints = _window_complaints(store, company.slug, meta, since)
+            since = now - timedelta(days=span)
+            complaints = [c for c in recent if c.created_at >= since]
             samples, observations = samples_from_complaints(complaints, horizons, now)
             extra = {
                 "coverage": coverage,
@@ -324,7 +395,9 @@ def aggregate_company(
                 "examples": examples_of(complaints),
                 "categories": category_counts(complaints),
             }
-        snapshots[window] = company_snapshot(company, window, samples, now=now, since=since, options=options, extra=extra)
+        snapshots[window] = company_snapshot(
+            company, window, samples, now=now, since=since, options=options, extra=extra, memo=memo
+        )
     return snapshots, read
 
 
@@ -337,45 +410,6 @@ def category_counts(complaints: Iterable[Complaint]) -> dict[str, int]:
         else:
             counts[str(c.category)] += 1
     return counts
-
-
-def _rank_key(entry: Mapping[str, Any]) -> tuple[float, float]:
-    comparison = entry["platforms"].get(ALL_PLATFORMS, {}).get("comparison", {})
-    ratio = comparison.get("ratio")
-    distance = abs(math.log(ratio)) if ratio and ratio > 0 and math.isfinite(ratio) else math.inf
-    tiers = entry["platforms"].get(ALL_PLATFORMS, {}).get("tiers", {})
-    ordinary = tiers.get("ordinary", {}).get("median_minutes")
-    return (distance, ordinary if ordinary is not None else math.inf)
-
-
-def _without_curves(value: Any) -> Any:
-    """The leaderboard needs no survival curves (the company pages carry them)."""
-    if isinstance(value, dict):
-        return {k: _without_curves(v) for k, v in value.items() if k not in ("curve", "substantive_curve")}
-    return value
-
-
-def leaderboard_snapshot(window: str, entries: list[dict[str, Any]], now: datetime) -> dict[str, Any]:
-    """Every company, ranked by how equally it treats ordinary and high-profile customers (see methodology)."""
-    ranked = sorted(
-        (e for e in entries if e["platforms"].get(ALL_PLATFORMS, {}).get("comparison", {}).get("verdict")
-         not in (None, INSUFFICIENT_DATA) and not e["company"]["retired"]),
-        key=_rank_key,
-    )
-    ranks = {e["company"]["slug"]: i + 1 for i, e in enumerate(ranked)}
-    companies = []
-    for e in sorted(entries, key=lambda e: (ranks.get(e["company"]["slug"], 10**9), e["company"]["slug"])):
-        slim = {k: v for k, v in e.items() if k not in ("breakdowns", "examples")}
-        slim["platforms"] = {
-            p: {**body, "tiers": {t: _without_curves(s) for t, s in body["tiers"].items()}}
-            for p, body in e["platforms"].items()
-        }
-        slim["rank"] = ranks.get(e["company"]["slug"])
-        companies.append(slim)
-    return {
-        "window": window, "generated_at": now.isoformat(), "methodology_version": METHODOLOGY_VERSION,
-        "version": __version__, "companies": companies,
-    }
 
 
 def run_aggregate(
