@@ -8,6 +8,7 @@ from chalice import Chalice, Rate, Response
 from chalicelib.api.routes import api
 from chalicelib.jobs.schedules import SCHEDULES, lambda_handler
 from chalicelib.notify.routes import subscriptions
+from chalicelib.runtime import freeze_startup_heap
 
 app = Chalice(app_name="fair-reply")
 app.register_blueprint(subscriptions)
@@ -54,3 +55,6 @@ for _schedule in SCHEDULES:
     app.schedule(Rate(_schedule.minutes, unit=Rate.MINUTES), name=_schedule.name, description=_schedule.description)(
         lambda_handler(_schedule)
     )
+
+# Everything loaded so far lives as long as the process: keep it out of garbage collection (see runtime).
+freeze_startup_heap()

@@ -12,11 +12,8 @@ from typing import Any
 
 from chalice import Blueprint, IAMAuthorizer, Response
 
-from chalicelib.runtime import freeze_startup_heap
-
 api = Blueprint(__name__)
 _IAM = IAMAuthorizer()
-freeze_startup_heap()  # app.py imports this module first, at cold start
 
 
 def _handled(view: Callable[..., Response]) -> Callable[..., Response]:
