@@ -65,6 +65,22 @@ def _ignore(directory: str, names: list[str]) -> set[str]:
     return {n for n in names if n in ("__pycache__", "companies.toml") or n.endswith((".pyc", ".sqlite3"))}
 
 
+def _precompile(directory: Path) -> None:
+    """Ship bytecode: Lambda's code directory is read-only, so without it every cold start compiles chalicelib.
+
+    Chalice targets the runtime of the Python that packages, so these .pyc files match it. Hash-based,
+    unchecked pycs stay valid whatever timestamps the zip gives the sources.
+    """
+    import compileall
+    import py_compile
+
+    ok = compileall.compile_dir(
+        str(directory), quiet=1, invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH
+    )
+    if not ok:
+        raise PackageError(f"could not byte-compile {directory}")
+
+
 def stage_app(companies: Path, staging: Path, project: Path = ROOT) -> Path:
     """Copy the app into ``staging`` with the registry inside chalicelib/; keep Chalice's cache there."""
     staging.mkdir(parents=True, exist_ok=True)
@@ -78,6 +94,7 @@ def stage_app(companies: Path, staging: Path, project: Path = ROOT) -> Path:
     for path in (project / ".chalice").glob("*.json"):
         shutil.copy2(path, staging / ".chalice" / path.name)
     shutil.copy2(companies, staging / "chalicelib" / "companies.toml")
+    _precompile(staging / "chalicelib")
     return staging
 
 

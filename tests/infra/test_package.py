@@ -118,6 +118,20 @@ def test_zip_carries_the_app_and_the_operators_registry(built: tuple[dict[str, A
         assert fn["Properties"]["Environment"]["Variables"]["FAIR_REPLY_COMPANIES"] == "chalicelib/companies.toml"
 
 
+def test_zip_ships_bytecode_for_every_module(built: tuple[dict[str, Any], Path, Path]) -> None:
+    # Lambda's code directory is read-only: without shipped .pyc every cold start recompiles chalicelib
+    import sys
+
+    _, _, zip_path = built
+    tag = sys.implementation.cache_tag
+    with zipfile.ZipFile(zip_path) as archive:
+        names = set(archive.namelist())
+    sources = {n for n in names if n.startswith("chalicelib/") and n.endswith(".py")}
+    for source in sources:
+        folder, _, module = source.rpartition("/")
+        assert f"{folder}/__pycache__/{module[:-3]}.{tag}.pyc" in names, source
+
+
 def test_stage_parameter_is_pinned_to_the_packaged_stage(built: tuple[dict[str, Any], Path, Path]) -> None:
     template, _, _ = built
     assert template["Parameters"]["Stage"]["AllowedValues"] == [STAGE]
