@@ -8,16 +8,20 @@ store's upserts are idempotent and keep the earliest reply.
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from chalicelib.domain.models import Account, Company, Post, normalise_handle
+from chalicelib.domain.classify import classify_inbound, classify_reply
+from chalicelib.domain.models import Account, Company, Complaint, Post, normalise_handle
 from chalicelib.domain.pairing import pair_thread, thread_root
 from chalicelib.domain.tiers import DEFAULT_THRESHOLDS, TierThresholds
 from chalicelib.store.base import Store
 
 _MAX_THREAD_POSTS = 5_000  # a runaway thread (a viral post) is paired on its first posts only; logged
+_CLASSIFIED_TEXTS = 4_096  # texts remembered per ingestor: enough for the threads a batch boundary cuts
+_ROOTS_PER_READ = 1_000  # threads loaded and paired together: bounds memory when a batch touches big threads
 
 
 @dataclass
@@ -56,6 +60,9 @@ class Ingestor:
         self.store = store
         self.thresholds = thresholds
         self.source = source
+        # A thread is re-paired whenever a batch touches it, and templated texts recur: classify each text once.
+        self._classify_inbound = functools.lru_cache(maxsize=_CLASSIFIED_TEXTS)(classify_inbound)
+        self._classify_reply = functools.lru_cache(maxsize=_CLASSIFIED_TEXTS)(classify_reply)
         self._owners: dict[tuple[str, str], Company] = {}
         for company in companies.values():
             for platform in company.handles:
@@ -69,27 +76,98 @@ class Ingestor:
                 self._owners.setdefault((platform, handle), company)
 
     def ingest(self, posts: Sequence[Post], accounts: Iterable[Account] = ()) -> IngestStats:
-        """Store ``posts`` (and their authors), then pair every thread they belong to."""
+        """Store ``posts`` (and their authors), then pair every thread they belong to.
+
+        One store batch (one SQLite transaction) per call, and bulk reads per thread level for all the
+        batch's threads at once: the cost of a batch is a few queries, not a few per post.
+        """
         stats = IngestStats(posts_read=len(posts))
         accounts = list(accounts)
-        if accounts:
-            self.store.put_accounts(accounts)
-        if not posts:
-            return stats
-        stats.posts_new = self.store.put_posts(posts)
-        batch = {post.key: post for post in posts}
-        roots: set[tuple[str, str]] = set()
-        for post in posts:
-            roots.add((post.platform, thread_root(post, self._lookup(post.platform, batch))))
-        for platform, root in sorted(roots):
-            self._pair(platform, root, batch, stats)
+        with self.store.batch():
+            if accounts:
+                self.store.put_accounts(accounts)
+            if not posts:
+                return stats
+            stats.posts_new = self.store.put_posts(posts)
+            batch = {post.key: post for post in posts}
+            roots = sorted(self._roots(posts, batch))
+            complaints: list[Complaint] = []
+            for start in range(0, len(roots), _ROOTS_PER_READ):
+                chunk = roots[start : start + _ROOTS_PER_READ]
+                threads: dict[tuple[str, str], list[Post]] = {}
+                for platform in sorted({p for p, _ in chunk}):
+                    loaded = self._load_threads(platform, [r for p, r in chunk if p == platform], batch)
+                    threads.update(((platform, root), thread) for root, thread in loaded.items())
+                for key in chunk:
+                    complaints.extend(self._pair(key[0], threads[key], stats))
+            if complaints:
+                # each complaint carries its first replies; the store keeps the earliest ones it has seen
+                self.store.put_complaints(complaints)
         return stats
 
-    def _lookup(self, platform: str, batch: Mapping[tuple[str, str], Post]):
-        def lookup(post_id: str) -> Post | None:
-            return batch.get((platform, post_id)) or self.store.get_post(platform, post_id)
+    def _roots(self, posts: Iterable[Post], batch: Mapping[tuple[str, str], Post]) -> set[tuple[str, str]]:
+        """Each post's thread (:func:`thread_root`), reading missing ancestors in bulk, one level per round."""
+        roots: set[tuple[str, str]] = set()
+        fetched: dict[tuple[str, str], Post | None] = {}
+        pending = list(posts)
+        while pending:
+            missing: set[tuple[str, str]] = set()
+            unresolved = []
+            for post in pending:
+                try:
+                    roots.add((post.platform, thread_root(post, _Lookup(post.platform, batch, fetched, missing))))
+                except _Unresolved:
+                    unresolved.append(post)
+            for platform in {p for p, _ in missing}:
+                ids = [i for p, i in missing if p == platform]
+                found = self.store.get_posts(platform, ids)
+                fetched.update(((platform, i), found.get(i)) for i in ids)
+            pending = unresolved
+        return roots
 
-        return lookup
+    def _load_threads(
+        self, platform: str, roots: list[str], batch: Mapping[tuple[str, str], Post]
+    ) -> dict[str, list[Post]]:
+        """:meth:`_load_thread` for many roots, walking all their reply trees together, one level per query.
+
+        The walk reaches the same posts as the one-thread walk, unless a thread reaches the size cap, where
+        which posts are kept depends on the walk's order: those threads are walked again the one-thread way.
+        """
+        stored = self.store.thread_posts_many(platform, roots)
+        found = {root: {p.post_id: p for p in stored[root]} for root in roots}
+        absent = [r for r in roots if r not in found[r] and (platform, r) not in batch]
+        stored_roots = self.store.get_posts(platform, absent) if absent else {}
+        frontier: dict[str, list[str]] = {}
+        for root in roots:
+            root_post = batch.get((platform, root)) or stored_roots.get(root)
+            if root_post is not None:
+                found[root].setdefault(root, root_post)
+            frontier[root] = [root, *(p.post_id for p in found[root].values() if not p.thread_id)]
+        seen: dict[str, set[str]] = {root: set() for root in roots}
+        oversized = {root for root in roots if len(found[root]) >= _MAX_THREAD_POSTS}
+        active = [root for root in roots if root not in oversized]
+        while active:
+            wanted = {pid for root in active for pid in frontier[root] if pid not in seen[root]}
+            children = self.store.posts_replying_to_any(platform, wanted) if wanted else {}
+            still = []
+            for root in active:
+                level, frontier[root] = frontier[root], []
+                for post_id in level:
+                    if post_id in seen[root]:
+                        continue
+                    seen[root].add(post_id)
+                    for child in children.get(post_id, ()):
+                        found[root].setdefault(child.post_id, child)
+                        frontier[root].append(child.post_id)
+                if len(found[root]) >= _MAX_THREAD_POSTS:
+                    oversized.add(root)
+                elif frontier[root]:
+                    still.append(root)
+            active = still
+        threads = {root: list(posts.values()) for root, posts in found.items()}
+        for root in oversized:
+            threads[root] = self._load_thread(platform, root, batch)
+        return threads
 
     def _load_thread(self, platform: str, root: str, batch: Mapping[tuple[str, str], Post]) -> list[Post]:
         """Every stored post of a thread: by thread id where the platform has one, else by reply links."""
@@ -121,15 +199,46 @@ class Ingestor:
                     involved[company.slug] = company
         return [involved[slug] for slug in sorted(involved)]
 
-    def _pair(self, platform: str, root: str, batch: Mapping[tuple[str, str], Post], stats: IngestStats) -> None:
-        thread = self._load_thread(platform, root, batch)
+    def _pair(self, platform: str, thread: list[Post], stats: IngestStats) -> list[Complaint]:
+        complaints: list[Complaint] = []
         for company in self._companies_in(thread):
-            result = pair_thread(thread, company, thresholds=self.thresholds, source=self.source or platform)
-            if result.complaints:
-                # each complaint carries its first replies; the store keeps the earliest ones it has seen
-                self.store.put_complaints(result.complaints)
+            result = pair_thread(
+                thread, company, thresholds=self.thresholds, source=self.source or platform,
+                classify_complaint=self._classify_inbound, classify_reply=self._classify_reply,
+            )
+            complaints.extend(result.complaints)
             stats.threads_paired += 1
             stats.complaints += len(result.complaints)
             stats.replies += len(result.replies)
             stats.complaints_by_company[company.slug] += len(result.complaints)
             stats.ignored.update(result.ignored)
+        return complaints
+
+
+class _Unresolved(Exception):
+    """A thread walk needs a post that is neither in the batch nor read yet (internal to ``Ingestor._roots``)."""
+
+
+class _Lookup:
+    """``thread_root``'s lookup over the batch and the posts read so far; records and stops at the first unknown."""
+
+    __slots__ = ("batch", "fetched", "missing", "platform")
+
+    def __init__(
+        self,
+        platform: str,
+        batch: Mapping[tuple[str, str], Post],
+        fetched: Mapping[tuple[str, str], Post | None],
+        missing: set[tuple[str, str]],
+    ) -> None:
+        self.platform, self.batch, self.fetched, self.missing = platform, batch, fetched, missing
+
+    def __call__(self, post_id: str) -> Post | None:
+        key = (self.platform, post_id)
+        post = self.batch.get(key)
+        if post is not None:
+            return post
+        if key in self.fetched:
+            return self.fetched[key]
+        self.missing.add(key)
+        raise _Unresolved(post_id)

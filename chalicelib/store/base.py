@@ -68,6 +68,14 @@ def complaint_key(c: Complaint) -> ComplaintKey:
     return (c.created_at, c.platform, c.post_id)
 
 
+def _post_order(p: Post) -> tuple[datetime, str]:
+    return (p.created_at, p.post_id)
+
+
+def _distinct(items: Iterable[_T]) -> list[_T]:
+    return list(dict.fromkeys(items))
+
+
 def normalise_email(email: str) -> str:
     """Addresses are matched case-insensitively: people type them both ways and expect one subscription."""
     return email.strip().casefold()
@@ -126,6 +134,15 @@ class Store(ABC):
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def batch(self) -> contextlib.AbstractContextManager[Any]:
+        """Group every write inside the block into one unit of work where the backend has one.
+
+        SQLite: one transaction (nested batches join it), committed when the block ends and rolled back
+        if it raises, so an ingest batch costs one commit instead of one per write. DynamoDB: no grouping;
+        each write stays its own conditional request, which is what keeps concurrent writers correct.
+        """
+        return self._batch()
+
     def _batch(self) -> contextlib.AbstractContextManager[Any]:
         """Group primitive calls into one unit of work where the backend has one (SQLite: a transaction)."""
         return contextlib.nullcontext()
@@ -152,13 +169,30 @@ class Store(ABC):
     def get_post(self, platform: str, post_id: str) -> Post | None:
         return self._get_post(platform, post_id)
 
+    def get_posts(self, platform: str, post_ids: Iterable[str]) -> dict[str, Post]:
+        """The stored posts among ``post_ids``, by post id (ids not stored are absent): ``get_post`` in bulk."""
+        ids = _distinct(post_ids)
+        return self._get_posts(platform, ids) if ids else {}
+
     def thread_posts(self, platform: str, thread_id: str) -> list[Post]:
         """All stored posts of a thread, oldest first (ties by post id)."""
-        return sorted(self._thread_posts(platform, thread_id), key=lambda p: (p.created_at, p.post_id))
+        return sorted(self._thread_posts(platform, thread_id), key=_post_order)
+
+    def thread_posts_many(self, platform: str, thread_ids: Iterable[str]) -> dict[str, list[Post]]:
+        """``thread_posts`` of each thread id (every id is a key, ``[]`` when nothing is stored), in bulk."""
+        ids = _distinct(thread_ids)
+        found = self._thread_posts_many(platform, ids) if ids else {}
+        return {t: sorted(found.get(t, ()), key=_post_order) for t in ids}
 
     def posts_replying_to(self, platform: str, post_id: str) -> list[Post]:
         """Stored posts whose ``in_reply_to_post_id`` is ``post_id``, oldest first; for threads without an id."""
-        return sorted(self._posts_replying_to(platform, post_id), key=lambda p: (p.created_at, p.post_id))
+        return sorted(self._posts_replying_to(platform, post_id), key=_post_order)
+
+    def posts_replying_to_any(self, platform: str, post_ids: Iterable[str]) -> dict[str, list[Post]]:
+        """``posts_replying_to`` of each id (every id is a key, ``[]`` when none), in bulk: one tree level at once."""
+        ids = _distinct(post_ids)
+        found = self._posts_replying_to_any(platform, ids) if ids else {}
+        return {i: sorted(found.get(i, ()), key=_post_order) for i in ids}
 
     def put_accounts(self, accounts: Iterable[Account]) -> int:
         """Upsert accounts (the latest copy of an account wins); return how many were new or changed."""
@@ -179,14 +213,20 @@ class Store(ABC):
         A stored complaint keeps its identity fields (time, author, tier); an upsert may change its
         category, mark it deleted, or bring an *earlier* first reply — never a later one, and never clear one.
         """
-        stored = 0
+        merged = _merge_complaints(complaints)
+        if not merged:
+            return 0
         with self._batch():
-            for c in _merge_complaints(complaints):
-                if self._insert_complaint(c):
-                    stored += 1
-                    continue
-                current = self._get_complaint(c.platform, c.post_id)
-                if current is None:  # pragma: no cover - complaints are never removed
+            # Read first, in bulk: a fresh import inserts almost everything, a re-run rewrites almost nothing.
+            stored_before = self._get_complaints([c.key for c in merged])
+            absent = [c for c in merged if c.key not in stored_before]
+            inserted = self._insert_complaints(absent) if absent else set()
+            raced = [c.key for c in absent if c.key not in inserted]
+            if raced:  # another writer stored them between our read and our insert: update them instead
+                stored_before.update(self._get_complaints(raced))
+            for c in merged:
+                current = stored_before.get(c.key)
+                if current is None:  # inserted above (or, never in practice, removed since)
                     continue
                 category = str(c.category) if c.category != current.category else None
                 deleted = True if c.deleted and not current.deleted else None
@@ -196,7 +236,7 @@ class Store(ABC):
                     reply = getattr(c, slot)
                     if reply is not None and is_earlier(reply, getattr(current, slot)):
                         self._record_first(c.platform, c.post_id, reply, slot)
-        return stored
+        return len(inserted)
 
     def record_reply(self, reply: Reply) -> bool:
         """Record ``reply`` as its complaint's first (and first substantive) reply if it is earlier.
@@ -369,6 +409,19 @@ class Store(ABC):
     def _posts_replying_to(self, platform: str, post_id: str) -> list[Post]:
         """Every stored post whose ``in_reply_to_post_id`` is ``post_id``, any order."""
 
+    def _get_posts(self, platform: str, post_ids: list[str]) -> dict[str, Post]:
+        """The stored posts among ``post_ids`` (distinct, non-empty), by id. Default: one read each."""
+        found = {i: self._get_post(platform, i) for i in post_ids}
+        return {i: p for i, p in found.items() if p is not None}
+
+    def _thread_posts_many(self, platform: str, thread_ids: list[str]) -> dict[str, list[Post]]:
+        """Every stored post of each thread (distinct ids, non-empty), any order. Default: one query each."""
+        return {t: self._thread_posts(platform, t) for t in thread_ids}
+
+    def _posts_replying_to_any(self, platform: str, post_ids: list[str]) -> dict[str, list[Post]]:
+        """Every stored reply to each of ``post_ids`` (distinct, non-empty), any order. Default: one query each."""
+        return {i: self._posts_replying_to(platform, i) for i in post_ids}
+
     @abstractmethod
     def _upsert_accounts(self, accounts: list[Account]) -> int:
         """Write accounts (distinct keys); return how many were absent or differed from the stored copy."""
@@ -382,6 +435,15 @@ class Store(ABC):
 
     @abstractmethod
     def _get_complaint(self, platform: str, post_id: str) -> Complaint | None: ...
+
+    def _insert_complaints(self, complaints: list[Complaint]) -> set[tuple[str, str]]:
+        """``_insert_complaint`` for each (distinct keys); return the keys stored. Default: one write each."""
+        return {c.key for c in complaints if self._insert_complaint(c)}
+
+    def _get_complaints(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], Complaint]:
+        """The stored complaints among ``keys`` (distinct), by key. Default: one read each."""
+        found = {k: self._get_complaint(*k) for k in keys}
+        return {k: c for k, c in found.items() if c is not None}
 
     @abstractmethod
     def _update_complaint(self, platform: str, post_id: str, *, category: str | None, deleted: bool | None) -> bool:

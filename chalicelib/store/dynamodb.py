@@ -57,6 +57,7 @@ Access patterns
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -82,6 +83,8 @@ _RETRYABLE = {
 _SLOT_PREFIX = {FIRST_REPLY: "fr", "first_substantive_reply": "fs"}
 EVENT_TTL = timedelta(days=31)
 SNAPSHOT_CHUNK_BYTES = 350_000
+BATCH_GET_KEYS = 100  # BatchGetItem's limit per request
+BATCH_GET_ATTEMPTS = 6  # unprocessed keys (throttling) are retried with backoff, then the read fails
 
 
 class _ConditionFailed(Exception):
@@ -181,6 +184,8 @@ class DynamoDBStore(Store):
     def _call(self, operation: str, **kwargs: Any) -> dict[str, Any]:
         """Call the client, translating botocore failures into store errors."""
         kwargs.setdefault("TableName", self.table_name)
+        if kwargs["TableName"] is None:  # batch operations name their tables inside RequestItems
+            del kwargs["TableName"]
         try:
             return getattr(self._client, operation)(**kwargs)
         except ClientError as exc:
@@ -210,6 +215,23 @@ class DynamoDBStore(Store):
             if "LastEvaluatedKey" not in page:
                 return
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def _batch_get(self, keys: list[Item]) -> list[Item]:
+        """Strongly consistent BatchGetItem of ``keys`` (distinct), retrying what DynamoDB leaves unprocessed."""
+        found: list[Item] = []
+        for start in range(0, len(keys), BATCH_GET_KEYS):
+            pending: list[Item] = keys[start : start + BATCH_GET_KEYS]
+            for attempt in range(BATCH_GET_ATTEMPTS):
+                request = {self.table_name: {"Keys": pending, "ConsistentRead": True}}
+                page = self._call("batch_get_item", TableName=None, RequestItems=request)
+                found.extend(page.get("Responses", {}).get(self.table_name, []))
+                pending = page.get("UnprocessedKeys", {}).get(self.table_name, {}).get("Keys", [])
+                if not pending:
+                    break
+                time.sleep(0.05 * 2**attempt)
+            else:
+                raise StoreUnavailable(f"DynamoDB batch_get_item on {self.table_name!r}: keys left unprocessed")
+        return found
 
     def _next_seq(self) -> int:
         """Take the next change number from the atomic counter item."""
@@ -244,6 +266,10 @@ class DynamoDBStore(Store):
     def _get_post(self, platform: str, post_id: str) -> Post | None:
         item = self._get(f"POST#{platform}#{post_id}", "POST")
         return None if item is None else _post(item)
+
+    def _get_posts(self, platform: str, post_ids: list[str]) -> dict[str, Post]:
+        posts = (_post(i) for i in self._batch_get([_key(f"POST#{platform}#{i}", "POST") for i in post_ids]))
+        return {p.post_id: p for p in posts}
 
     def _index_posts(self, index: str, pk: str) -> list[Post]:
         items = self._query(
@@ -284,6 +310,10 @@ class DynamoDBStore(Store):
     def _get_complaint(self, platform: str, post_id: str) -> Complaint | None:
         item = self._get(f"COMPLAINT#{platform}#{post_id}", "COMPLAINT")
         return None if item is None else _complaint(item)
+
+    def _get_complaints(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], Complaint]:
+        complaints = (_complaint(i) for i in self._batch_get([_key(f"COMPLAINT#{p}#{i}", "COMPLAINT") for p, i in keys]))
+        return {c.key: c for c in complaints}
 
     def _update_complaint(self, platform: str, post_id: str, *, category: str | None, deleted: bool | None) -> bool:
         key = _key(f"COMPLAINT#{platform}#{post_id}", "COMPLAINT")

@@ -77,6 +77,11 @@ SCHEMA_VERSION = len(MIGRATIONS)
 _NEXT_SEQ = "(SELECT value + 1 FROM counters WHERE name = 'complaint_seq')"
 _BUMP_SEQ = "UPDATE counters SET value = value + 1 WHERE name = 'complaint_seq'"
 _COMPLAINT_COLUMNS = "doc, category, deleted, first_reply, first_substantive_reply"
+_COMPLAINT_INSERT = """INSERT INTO complaints (platform, post_id, company, created_at, tier, category, deleted,
+    first_reply_at, first_reply_id, first_reply, first_substantive_reply_at, first_substantive_reply_id,
+    first_substantive_reply, doc, seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, {seq})"""
+IN_CHUNK = 512  # ids per "IN (...)" query (a power of two, see _in_chunks), well under SQLite's bound-parameter limit
+FRESH_LIMIT = 50_000  # posts remembered per transaction (see SQLiteStore._fresh)
 
 
 def migrate(conn: sqlite3.Connection, *, target: int = SCHEMA_VERSION) -> int:
@@ -123,6 +128,32 @@ def _post(row: tuple[Any, ...]) -> Post:
     return codec.post_from(json.loads(doc), deleted=bool(deleted))
 
 
+def _marks(n: int) -> str:
+    return ", ".join("?" * n)
+
+
+def _in_chunks(ids: list[str]) -> Iterator[list[str]]:
+    """Chunks of ``ids`` padded (by repeating one) to a few fixed lengths.
+
+    Every length of an "IN (?, …)" list is another statement in sqlite3's statement cache, and statements
+    with hundreds of parameters are large: arbitrary lengths would churn the cache and grow memory.
+    """
+    for start in range(0, len(ids), IN_CHUNK):
+        chunk = ids[start : start + IN_CHUNK]
+        size = max(8, 1 << (len(chunk) - 1).bit_length())
+        yield chunk + [chunk[-1]] * (size - len(chunk))
+
+
+def _complaint_params(c: Complaint) -> tuple[Any, ...]:
+    first = _reply_columns(c.first_reply)
+    # usually one reply fills both slots: encode it once
+    substantive = first if c.first_substantive_reply is c.first_reply else _reply_columns(c.first_substantive_reply)
+    return (
+        c.platform, c.post_id, c.company, codec.to_us(c.created_at), str(c.tier), str(c.category), int(c.deleted),
+        *first, *substantive, codec.dumps(codec.complaint_doc(c)),
+    )
+
+
 def _reply_columns(reply: Reply | None) -> tuple[int | None, str | None, str | None]:
     if reply is None:
         return None, None, None
@@ -136,6 +167,10 @@ class SQLiteStore(Store):
         self.path = Path(path)
         self._lock = threading.RLock()
         self._depth = 0
+        # Posts this connection inserted in the open transaction, by key. While it is open no other writer
+        # can change them (BEGIN IMMEDIATE), so reading one back may return this copy instead of decoding its
+        # JSON: an ingest batch re-reads the threads it has just stored. Emptied when the transaction ends.
+        self._fresh: dict[tuple[str, str], Post] = {}
         try:
             self._conn = connect(self.path)
             migrate(self._conn)
@@ -161,10 +196,12 @@ class SQLiteStore(Store):
             except BaseException:
                 self._depth -= 1
                 if outer:
+                    self._fresh.clear()
                     self._conn.execute("ROLLBACK")
                 raise
             self._depth -= 1
             if outer:
+                self._fresh.clear()
                 self._conn.execute("COMMIT")
 
     @contextlib.contextmanager
@@ -178,34 +215,78 @@ class SQLiteStore(Store):
     # -- posts and accounts ----------------------------------------------------------------------------------
 
     def _insert_posts(self, posts: list[Post]) -> int:
-        rows = [
-            (p.platform, p.post_id, codec.to_us(p.created_at), p.thread_id, p.in_reply_to_post_id, p.author.account_id,
-             int(p.deleted), codec.dumps(codec.post_doc(p)))
-            for p in posts
-        ]
         with self._tx() as db:
-            return db.executemany("INSERT OR IGNORE INTO posts VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows).rowcount
+            stored: set[tuple[str, str]] = set()
+            for platform in {p.platform for p in posts}:
+                ids = [p.post_id for p in posts if p.platform == platform]
+                for chunk in _in_chunks(ids):
+                    sql = f"SELECT post_id FROM posts WHERE platform = ? AND post_id IN ({_marks(len(chunk))})"
+                    stored.update((platform, r[0]) for r in db.execute(sql, (platform, *chunk)))
+            new = [p for p in posts if p.key not in stored]
+            rows = [
+                (p.platform, p.post_id, codec.to_us(p.created_at), p.thread_id, p.in_reply_to_post_id,
+                 p.author.account_id, int(p.deleted), codec.dumps(codec.post_doc(p)))
+                for p in new
+            ]
+            db.executemany("INSERT OR IGNORE INTO posts VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+            for p in new:
+                # only copies that read back identically (the codec turns any sequence of mentions into a tuple)
+                if len(self._fresh) < FRESH_LIMIT and type(p.mentions) is tuple:
+                    self._fresh[p.key] = p
+            return len(new)
 
     def _mark_posts_deleted(self, keys: list[tuple[str, str]]) -> int:
         with self._tx() as db:
+            for key in keys:
+                self._fresh.pop(key, None)
             sql = "UPDATE posts SET deleted = 1 WHERE platform = ? AND post_id = ? AND deleted = 0"
             return db.executemany(sql, keys).rowcount
 
+    def _post_row(self, platform: str, post_id: str, deleted: int, doc: str) -> Post:
+        fresh = self._fresh.get((platform, post_id))
+        if fresh is not None and fresh.deleted == bool(deleted):
+            return fresh
+        return _post((doc, deleted))
+
     def _get_post(self, platform: str, post_id: str) -> Post | None:
         with self._read() as db:
-            row = db.execute("SELECT doc, deleted FROM posts WHERE platform = ? AND post_id = ?", (platform, post_id))
-            found = row.fetchone()
-        return None if found is None else _post(found)
+            sql = "SELECT post_id, deleted, doc FROM posts WHERE platform = ? AND post_id = ?"
+            found = db.execute(sql, (platform, post_id)).fetchone()
+            return None if found is None else self._post_row(platform, *found)
+
+    def _get_posts(self, platform: str, post_ids: list[str]) -> dict[str, Post]:
+        found: dict[str, Post] = {}
+        with self._read() as db:
+            for chunk in _in_chunks(post_ids):
+                sql = f"SELECT post_id, deleted, doc FROM posts WHERE platform = ? AND post_id IN ({_marks(len(chunk))})"
+                for row in db.execute(sql, (platform, *chunk)):
+                    found[row[0]] = self._post_row(platform, *row)
+        return found
 
     def _thread_posts(self, platform: str, thread_id: str) -> list[Post]:
-        sql = "SELECT doc, deleted FROM posts WHERE platform = ? AND thread_id = ? ORDER BY created_at, post_id"
-        with self._read() as db:
-            return [_post(r) for r in db.execute(sql, (platform, thread_id))]
+        return self._thread_posts_many(platform, [thread_id]).get(thread_id, [])
+
+    def _thread_posts_many(self, platform: str, thread_ids: list[str]) -> dict[str, list[Post]]:
+        return self._posts_by(platform, "thread_id", thread_ids)
 
     def _posts_replying_to(self, platform: str, post_id: str) -> list[Post]:
-        sql = "SELECT doc, deleted FROM posts WHERE platform = ? AND in_reply_to_post_id = ?"
+        return self._posts_replying_to_any(platform, [post_id]).get(post_id, [])
+
+    def _posts_replying_to_any(self, platform: str, post_ids: list[str]) -> dict[str, list[Post]]:
+        return self._posts_by(platform, "in_reply_to_post_id", post_ids)
+
+    def _posts_by(self, platform: str, column: str, values: list[str]) -> dict[str, list[Post]]:
+        """Posts whose indexed ``column`` (thread_id or in_reply_to_post_id) is one of ``values``, grouped by it."""
+        found: dict[str, list[Post]] = {}
         with self._read() as db:
-            return [_post(r) for r in db.execute(sql, (platform, post_id))]
+            for chunk in _in_chunks(values):
+                sql = (
+                    f"SELECT {column}, post_id, deleted, doc FROM posts "
+                    f"WHERE platform = ? AND {column} IN ({_marks(len(chunk))})"
+                )
+                for value, post_id, deleted, doc in db.execute(sql, (platform, *chunk)):
+                    found.setdefault(value, []).append(self._post_row(platform, post_id, deleted, doc))
+        return found
 
     def _upsert_accounts(self, accounts: list[Account]) -> int:
         sql = """INSERT INTO accounts VALUES (?, ?, ?) ON CONFLICT (platform, account_id)
@@ -223,26 +304,52 @@ class SQLiteStore(Store):
     # -- complaints ------------------------------------------------------------------------------------------
 
     def _insert_complaint(self, c: Complaint) -> bool:
-        sql = f"""INSERT OR IGNORE INTO complaints (platform, post_id, company, created_at, tier, category, deleted,
-                    first_reply_at, first_reply_id, first_reply,
-                    first_substantive_reply_at, first_substantive_reply_id, first_substantive_reply, doc, seq)
-                  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, {_NEXT_SEQ})"""
-        params = (
-            c.platform, c.post_id, c.company, codec.to_us(c.created_at), str(c.tier), str(c.category), int(c.deleted),
-            *_reply_columns(c.first_reply), *_reply_columns(c.first_substantive_reply),
-            codec.dumps(codec.complaint_doc(c)),
-        )
+        sql = _COMPLAINT_INSERT.replace("INSERT", "INSERT OR IGNORE", 1).format(seq=_NEXT_SEQ)
         with self._tx() as db:
-            if db.execute(sql, params).rowcount == 0:
+            if db.execute(sql, _complaint_params(c)).rowcount == 0:
                 return False
             db.execute(_BUMP_SEQ)
             return True
+
+    def _insert_complaints(self, complaints: list[Complaint]) -> set[tuple[str, str]]:
+        # One transaction holds the write lock, so the keys found absent stay absent and the counter is ours:
+        # number the new complaints in one go and move the counter once.
+        with self._tx() as db:
+            stored = set(self._complaint_rows(db, [c.key for c in complaints], "platform, post_id"))
+            new = [c for c in complaints if c.key not in stored]
+            if not new:
+                return set()
+            last = db.execute("SELECT value FROM counters WHERE name = 'complaint_seq'").fetchone()[0]
+            db.executemany(
+                _COMPLAINT_INSERT.format(seq="?"), [(*_complaint_params(c), last + n) for n, c in enumerate(new, 1)]
+            )
+            db.execute("UPDATE counters SET value = ? WHERE name = 'complaint_seq'", (last + len(new),))
+            return {c.key for c in new}
 
     def _get_complaint(self, platform: str, post_id: str) -> Complaint | None:
         sql = f"SELECT {_COMPLAINT_COLUMNS} FROM complaints WHERE platform = ? AND post_id = ?"
         with self._read() as db:
             found = db.execute(sql, (platform, post_id)).fetchone()
         return None if found is None else _complaint(found)
+
+    def _get_complaints(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], Complaint]:
+        with self._read() as db:
+            rows = self._complaint_rows(db, keys, _COMPLAINT_COLUMNS)
+            return {key: _complaint(row) for key, row in rows.items()}
+
+    @staticmethod
+    def _complaint_rows(
+        db: sqlite3.Connection, keys: list[tuple[str, str]], columns: str
+    ) -> dict[tuple[str, str], tuple[Any, ...]]:
+        """``columns`` of the stored complaints among ``keys``, by key."""
+        found: dict[tuple[str, str], tuple[Any, ...]] = {}
+        for platform in {p for p, _ in keys}:
+            ids = [i for p, i in keys if p == platform]
+            for chunk in _in_chunks(ids):
+                sql = f"SELECT post_id, {columns} FROM complaints WHERE platform = ? AND post_id IN ({_marks(len(chunk))})"
+                for post_id, *row in db.execute(sql, (platform, *chunk)):
+                    found[(platform, post_id)] = tuple(row)
+        return found
 
     def _update_complaint(self, platform: str, post_id: str, *, category: str | None, deleted: bool | None) -> bool:
         sets, differs, params = [], [], []
