@@ -71,3 +71,20 @@ def client(tmp_path: Path) -> Iterator[object]:
     )
     with Client(app, project_dir=str(project)) as test_client:
         yield test_client
+
+
+@pytest.fixture(scope="session")
+def local_server() -> Iterator[str]:
+    """chalice's local server as ``make run`` serves it, one per test process (its app can be adapted only once).
+
+    It reads settings, registry and store per request, so each test's isolated data is what it serves.
+    """
+    from app import app
+    from chalicelib.local import LocalServer
+
+    server = LocalServer(app, port=0)
+    server.start()
+    try:
+        yield server.url
+    finally:
+        server.stop()

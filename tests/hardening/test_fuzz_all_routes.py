@@ -16,7 +16,6 @@ which now includes the subscription routes. This module adds what a schema-drive
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 
@@ -41,24 +40,10 @@ COMPANIES = ["acme-air", "bolt-bank"]  # tests/conftest.py's registry: acme-air 
 FUZZ = settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
 
 
-@pytest.fixture(scope="module")
-def _server() -> Iterator[str]:
-    """chalice's local server, as ``make run`` serves it (reused across modules: see LocalServer)."""
-    from app import app
-    from chalicelib.local import LocalServer
-
-    server = LocalServer(app, port=0)
-    server.start()
-    try:
-        yield server.url
-    finally:
-        server.stop()
-
-
 @pytest.fixture
-def server_url(_server: str, isolated_env) -> str:
+def server_url(local_server: str, isolated_env) -> str:
     """Each test's isolated data dir and registry are what the server reads (per request)."""
-    return _server
+    return local_server
 
 
 @pytest.fixture

@@ -7,8 +7,6 @@ operation, no deadline.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
@@ -27,24 +25,10 @@ schema.config.phases.coverage.unexpected_methods = set()
 CHECKS = [not_a_server_error, response_schema_conformance, status_code_conformance, content_type_conformance]
 
 
-@pytest.fixture(scope="module")
-def _server() -> Iterator[str]:
-    """One server per module: chalice's local server rewires the app's class and can be made only once."""
-    from app import app
-    from chalicelib.local import LocalServer
-
-    server = LocalServer(app, port=0)
-    server.start()
-    try:
-        yield server.url
-    finally:
-        server.stop()
-
-
 @pytest.fixture
-def server_url(_server: str, api_data) -> str:
+def server_url(local_server: str, api_data) -> str:
     """The server reads the store and registry per request, so each test's isolated data is what it serves."""
-    return _server
+    return local_server
 
 
 @pytest.mark.filterwarnings("ignore::UserWarning")
