@@ -115,6 +115,24 @@ def company_body(
     return compute_body(store, company, period, now, opts or options())
 
 
+def _leaderboard_entries(store: Store, period: Period) -> dict[str, dict]:
+    """The window's leaderboard snapshot by slug: one read serves every company (curves already stripped)."""
+    from chalicelib.jobs.snapshots import leaderboard_key
+
+    if period.explicit:
+        return {}
+    found = store.get_snapshot(leaderboard_key(period.window))
+    return {e["company"]["slug"]: e for e in found[0].get("companies", [])} if found else {}
+
+
+def _listed_body(entry: dict | None, company: Company) -> dict | None:
+    if entry is None:
+        return None
+    from chalicelib.jobs.snapshots import company_info
+
+    return {**entry, "company": company_info(company)}
+
+
 # --- ranking and sorting ---------------------------------------------------------------------------------
 
 
@@ -196,7 +214,8 @@ def summaries(
 ) -> dict[str, Any]:
     """The leaderboard (live companies) or the company list (retired too): one summary per company."""
     chosen = [c for _, c in sorted(companies.items()) if include_retired or not c.retired]
-    bodies = [company_body(store, c, period, now, opts) for c in chosen]
+    listed = _leaderboard_entries(store, period)
+    bodies = [_listed_body(listed.get(c.slug), c) or company_body(store, c, period, now, opts) for c in chosen]
     rank_of = ranks(bodies, platform or "all", now)
     entries = [serialise.company_summary(b, rank=rank_of.get(b["company"]["slug"]), platform=platform) for b in bodies]
     return {
