@@ -46,9 +46,9 @@ from chalicelib.sources.base import (
     skip_malformed,
     unique_pages,
 )
+from chalicelib.sources.credentials import REDDIT_CLIENT_ID, REDDIT_CLIENT_SECRET, get_secret
 from chalicelib.sources.errors import AuthRejected, BudgetExhausted, SourceError, UnexpectedPayload
 from chalicelib.sources.http import build_session, get_json
-from chalicelib.sources.secrets import REDDIT_CLIENT_ID, REDDIT_CLIENT_SECRET, get_secret
 
 NAME = "reddit"
 PUBLIC_BASE_URL = "https://www.reddit.com"

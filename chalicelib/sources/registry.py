@@ -39,8 +39,8 @@ def build_sources(env: Mapping[str, str] | None = None) -> dict[str, Source]:
     names = enabled_names(env)
     if not names:
         return {}
+    from chalicelib.sources.credentials import X_BEARER_TOKEN, get_secret
     from chalicelib.sources.http import build_session
-    from chalicelib.sources.secrets import X_BEARER_TOKEN, get_secret
 
     session = build_session()
     sources: dict[str, Source] = {}

@@ -40,9 +40,9 @@ from chalicelib.sources.base import (
     require,
     unique_pages,
 )
+from chalicelib.sources.credentials import X_BEARER_TOKEN, get_secret
 from chalicelib.sources.errors import AuthRejected, BudgetExhausted, SourceUnavailable, UnexpectedPayload
 from chalicelib.sources.http import build_session, get_json
-from chalicelib.sources.secrets import X_BEARER_TOKEN, get_secret
 
 NAME = "x"
 DEFAULT_BASE_URL = "https://api.x.com"

@@ -4,7 +4,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from chalicelib.sources import secrets
+from chalicelib.sources import credentials as secrets
 
 
 @pytest.fixture(autouse=True)
