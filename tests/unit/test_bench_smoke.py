@@ -59,11 +59,15 @@ def test_survival_km_child_reports_that_our_path_loads_no_numpy() -> None:
     assert child["maxrss_mib"] > 0
 
 
-def test_aggregate_history_measure_returns_one_row_per_scale() -> None:
-    result = aggregate_history.measure(base=20, scales=(1, 3), repeats=1, new=10)
+@pytest.mark.parametrize("dense", [False, True])
+def test_aggregate_history_measure_returns_one_row_per_scale(dense: bool) -> None:
+    result = aggregate_history.measure(base=20, scales=(1, 3), repeats=1, new=10, dense=dense)
     assert [r["history"] for r in result["rows"]] == [20, 60]
     assert result["rows"][0]["ratio"] == pytest.approx(1.0)
     assert "ratio to 1×" in aggregate_history.table(result)
+    # a constant rate stretches the span with the history; dense packs it into the same span
+    first, bigger = (r["days"] for r in result["rows"])
+    assert bigger == (first if dense else 3 * first)
 
 
 def test_api_measure_covers_every_mode_route_and_config() -> None:
