@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import bisect
 import math
+from array import array
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import partial
 from itertools import accumulate, chain, compress, count, islice, repeat
 from operator import add, floordiv, le, mul, neg, not_, sub, truediv
 from statistics import NormalDist
@@ -116,22 +118,39 @@ def event_table(durations: Iterable[float], event_observed: Iterable[bool] | Non
         if len(flags) != len(durations):
             raise InvalidObservation("durations and event_observed differ in length")
         observed = Counter(compress(durations, flags))
-        censored = Counter(compress(durations, map(not_, flags))) if not all(flags) else Counter()
-    # From here the cost is per distinct time, and it is dominated by reaching each one out of memory order,
-    # as sorting does. So walk the counters in insertion order wherever order does not matter, and look the
-    # sorted times up once, in one dict holding both counts: censored + observed * scale.
+        censored = Counter(compress(durations, _negated(flags))) if not all(flags) else Counter()
+    # From here the cost is per distinct time, dominated by reaching each one out of memory order, as sorting
+    # does. So pack both counts in one number per time (censored + observed * scale) in insertion order, copy
+    # the times into fresh floats (compact in memory, and ints become floats), and sort times and counts alike.
     scale = len(durations) + 1
-    scaled = dict(zip(observed, map(mul, observed.values(), repeat(scale)), strict=True))
-    smaller, larger = sorted((scaled, censored), key=len)
-    both = Counter(larger)  # copied in C; adding the smaller one in is a Python loop, so keep it short
-    both.update(smaller)
-    times = sorted(both)
-    _check_times(times, both)
-    if not all(map(isinstance, both, repeat(float))):
-        times = list(map(float, times))
-    packed = list(map(both.__getitem__, times))
+    both = list(observed.keys() & censored.keys())
+    if both:  # the few times with both kinds: their counts join the censored ones, and leave the observed
+        scaled = map(add, map(censored.__getitem__, both), map(mul, map(observed.pop, both), repeat(scale)))
+        dict.update(censored, zip(both, scaled, strict=True))
+    try:
+        keys = array("d", chain(censored, observed)).tolist()
+    except TypeError:
+        raise InvalidObservation("durations must be finite numbers >= 0") from None
+    packed = [*censored.values(), *map(mul, observed.values(), repeat(scale))]
+    times = sorted(keys)
+    _check_times(times, keys)
+    # The times are distinct, so sorting the counts by their times (each count's key is the next time, in
+    # the same order) puts them in the order of ``times`` without looking each one up.
+    packed.sort(key=partial(next, iter(keys)))
     obs = tuple(map(floordiv, packed, repeat(scale)))
     return EventTable(tuple(times), tuple(map(sub, packed, map(mul, obs, repeat(scale - 1)))), obs)
+
+
+def _negated(flags: Sequence[Any]) -> Iterable[Any]:
+    """``map(not_, flags)``, but in one C pass (``bytes``) when flags are bools or small ints, as they are."""
+    try:
+        return bytes(flags).translate(_NOT)
+    except (TypeError, ValueError):
+        return map(not_, flags)
+
+
+#: Byte translation table: 0 becomes 1, anything else 0.
+_NOT = bytes([1]) + bytes(255)
 
 
 def _check_times(times: list[Any], keys: Iterable[Any]) -> None:
@@ -165,17 +184,40 @@ class KaplanMeierResult:
     ("not reached"). ``median_ci`` is where the lower and upper pointwise bands cross 0.5, as
     lifelines' ``median_survival_times(kmf.confidence_interval_)``; ``None`` for a bound that is
     never reached (an upper bound of ``None`` means "unbounded").
+
+    The curve and its band (``timeline``, ``survival_function``, ``ci_lower``, ``ci_upper``) are worked
+    out from ``table`` on first use: most callers want only the median, and on a large sample the full
+    curve costs more than the fit itself.
     """
 
-    timeline: tuple[float, ...]
-    survival_function: tuple[float, ...]
-    ci_lower: tuple[float, ...]
-    ci_upper: tuple[float, ...]
+    table: EventTable
     median: float | None
     median_ci: tuple[float | None, float | None]
     n: int
     events: int
     alpha: float = 0.05
+    _curves: _Curves | None = field(default=None, init=False, repr=False, compare=False)
+
+    @property
+    def timeline(self) -> tuple[float, ...]:
+        return self._full().timeline
+
+    @property
+    def survival_function(self) -> tuple[float, ...]:
+        return self._full().survival_function
+
+    @property
+    def ci_lower(self) -> tuple[float, ...]:
+        return self._full().ci_lower
+
+    @property
+    def ci_upper(self) -> tuple[float, ...]:
+        return self._full().ci_upper
+
+    def _full(self) -> _Curves:
+        if self._curves is None:
+            object.__setattr__(self, "_curves", _curves(self.table, self.alpha))
+        return self._curves  # type: ignore[return-value]
 
     def survival_at(self, t: float) -> float:
         """S(t), right-continuous: the value at the last timeline point <= t."""
@@ -247,18 +289,64 @@ def kaplan_meier(table: EventTable, alpha: float = 0.05) -> KaplanMeierResult:
     everyone left at risk has the event contributes 0, as lifelines does); bounds
     exp(−exp(log(−log S) ∓ z·√Var / log S)) — https://www.math.wustl.edu/~sawyer/handouts/greenwood.pdf.
     Where S = 1 the band is [1, 1]. An empty table gives S = 1 at time 0 and no median.
+
+    Only the event rows up to where S and both bounds have crossed 0.5 are computed here (a few of them, on
+    a large sample); the rest of the curve waits for :class:`KaplanMeierResult`'s first use of it.
     """
+    z = _z(alpha)
+    events = sum(table.observed)
+    size = _FIRST_ROWS
+    while True:
+        # Values at a prefix of the rows are the same bits as those of the whole (running sums, then
+        # elementwise), so the crossings found here are the full curve's.
+        rows, at_risk, deaths = _event_rows_of(table, size)
+        surv, lower, upper = _event_rows(at_risk, deaths, z)
+        crossings = [_first_at_or_below(v, 0.5) for v in (surv, lower, upper)]
+        if len(rows) < size or None not in crossings:
+            break
+        size *= 2
+    first = 1 if table.times and table.times[0] == 0.0 else 0
+    median, lo, hi = (None if i is None else _row_time(table.times, rows[i], first) for i in crossings)
+    return KaplanMeierResult(table=table, median=median, median_ci=(lo, hi), n=sum(table.removed),
+                             events=events, alpha=alpha)
+
+
+#: Event rows computed at first for the median and its interval; doubled until all three cross 0.5.
+_FIRST_ROWS = 4096
+
+
+@dataclass(frozen=True, slots=True)
+class _Curves:
+    timeline: tuple[float, ...]
+    survival_function: tuple[float, ...]
+    ci_lower: tuple[float, ...]
+    ci_upper: tuple[float, ...]
+
+
+def _z(alpha: float) -> float:
     if not 0 < alpha < 1:
         raise ValueError("alpha must be between 0 and 1")
-    z = NormalDist().inv_cdf(1 - alpha / 2)
-    times, removed, observed = table.times, table.removed, table.observed
-    n = sum(removed)
-    # S and its band move only at rows with events; rows of censoring only repeat the values before them.
-    # So compute at event rows (a fraction of the distinct times), then lay the values out as runs.
-    rows = list(compress(range(len(times)), observed))
-    deaths = list(compress(observed, observed))
-    at_risk = list(compress(accumulate(removed, sub, initial=n), observed))
-    surv, lower, upper = _event_rows(at_risk, deaths, z)
+    return NormalDist().inv_cdf(1 - alpha / 2)
+
+
+def _event_rows_of(table: EventTable, limit: int | None = None) -> tuple[list[int], list[int], list[int]]:
+    """Indexes, numbers at risk and deaths of the (first ``limit``) rows with events: S moves only there."""
+    observed = table.observed
+    rows = list(islice(compress(count(), observed), limit))
+    end = rows[-1] + 1 if rows else 0
+    at_risk = islice(accumulate(table.removed, sub, initial=sum(table.removed)), end)
+    return rows, list(compress(at_risk, observed)), list(map(observed.__getitem__, rows))
+
+
+def _row_time(times: tuple[float, ...], row: int, first: int) -> float:
+    return 0.0 if row == 0 and first else times[row]  # the timeline's 0.0 for a row at time 0
+
+
+def _curves(table: EventTable, alpha: float) -> _Curves:
+    """The whole step curve and band, laid out on the timeline as lifelines does."""
+    times = table.times
+    rows, at_risk, deaths = _event_rows_of(table)
+    surv, lower, upper = _event_rows(at_risk, deaths, _z(alpha))
     # A row at t = 0 takes the place of the initial point (as in lifelines' timeline).
     first = 1 if times and times[0] == 0.0 else 0
     timeline = (0.0,) + tuple(times)[first:]  # concatenation copies in C; * would build a list first
@@ -269,22 +357,11 @@ def kaplan_meier(table: EventTable, alpha: float = 0.05) -> KaplanMeierResult:
     def runs(values: list[float]) -> tuple[float, ...]:
         return tuple(chain.from_iterable(map(repeat, chain((1.0,), values), lengths)))
 
-    event_times = list(map((timeline if first else times).__getitem__, rows))
-    return KaplanMeierResult(
-        timeline=timeline,
-        survival_function=runs(surv),
-        ci_lower=runs(lower),
-        ci_upper=runs(upper),
-        median=_first_at_or_below(event_times, surv, 0.5),
-        median_ci=(_first_at_or_below(event_times, lower, 0.5), _first_at_or_below(event_times, upper, 0.5)),
-        n=n,
-        events=sum(deaths),
-        alpha=alpha,
-    )
+    return _Curves(timeline, runs(surv), runs(lower), runs(upper))
 
 
-def _first_at_or_below(times: list[float], values: list[float], q: float) -> float | None:
-    return next(compress(times, map(le, values, repeat(q + _REACHED_SLACK))), None)
+def _first_at_or_below(values: list[float], q: float) -> int | None:
+    return next(compress(count(), map(le, values, repeat(q + _REACHED_SLACK))), None)
 
 
 def _event_rows(at_risk: list[int], deaths: list[int], z: float) -> tuple[list[float], list[float], list[float]]:
