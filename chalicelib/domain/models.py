@@ -62,6 +62,11 @@ def utc(value: datetime) -> datetime:
     return value.astimezone(UTC)
 
 
+def parse_instant(value: str) -> datetime:
+    """An ISO-8601 instant as aware UTC (``Z`` or an offset; naive means UTC); ValueError when it is not one."""
+    return utc(datetime.fromisoformat(value.strip().replace("Z", "+00:00")))
+
+
 def normalise_handle(handle: str) -> str:
     """Compare handles case-insensitively and without a leading '@' (platforms treat them so)."""
     return handle.strip().lstrip("@").casefold()

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import argparse
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 
 def parse_when(value: str) -> datetime:
     """An ISO-8601 instant for the command line; naive values are UTC."""
+    from chalicelib.domain.models import parse_instant
+
     try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return parse_instant(value)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not an ISO-8601 date or time: {value!r}") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _cmd(args: argparse.Namespace) -> int:

@@ -61,4 +61,6 @@ def lambda_handler(schedule: Schedule) -> Callable[[Any], Any]:
 def _event_time(value: str | None) -> datetime:
     if not value:
         return datetime.now(UTC)
-    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    from chalicelib.domain.models import parse_instant
+
+    return parse_instant(value)

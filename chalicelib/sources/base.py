@@ -17,7 +17,7 @@ from typing import Any, Protocol, TypeVar
 
 from aws_lambda_powertools import Logger
 
-from chalicelib.domain.models import Account, Company, Post, utc
+from chalicelib.domain.models import Account, Company, Post, parse_instant
 from chalicelib.sources.errors import BudgetExhausted, RateLimited
 
 logger = Logger(service="fair-reply")
@@ -219,8 +219,7 @@ def parse_time(value: Any) -> datetime:
     """An ISO 8601 timestamp (``Z`` or offset) as aware UTC; raise ValueError/TypeError otherwise."""
     if not isinstance(value, str):
         raise TypeError("timestamp is not a string")
-    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return utc(parsed)
+    return parse_instant(value)
 
 
 def unique_pages(pages: Iterable[Page]) -> Iterator[Page]:
