@@ -14,14 +14,13 @@ import contextlib
 import logging
 import re
 import sys
-from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from chalicelib.domain.models import Account, Category, Company, Post, normalise_handle
+from chalicelib.domain.models import Account, Company, Post, normalise_handle
 from chalicelib.domain.tiers import DEFAULT_THRESHOLDS, TierThresholds
 from chalicelib.registry_overlay import DISCOVERED_KEY, discovered_companies
 from chalicelib.sources.archives import (
@@ -282,23 +281,10 @@ def _report(
 
 def _tally(store: Store, company: str, since: datetime, latest: datetime) -> CompanyTally:
     """Count from the store, not from batch stats: threads spanning batches are re-paired, so stats repeat."""
-    inbound = complaints = answered = 0
-    tiers: Counter[str] = Counter()
-    cursor: str | None = None
-    while True:
-        page = store.list_complaints(company, since=since, until=latest + timedelta(microseconds=1), limit=1000,
-                                     cursor=cursor)
-        for c in page.items:
-            if c.source != ARCHIVE_SOURCE:
-                continue
-            inbound += 1
-            if c.category == Category.COMPLAINT and not c.deleted:
-                complaints += 1
-                answered += c.answered
-                tiers[str(c.tier)] += 1
-        cursor = page.next_cursor
-        if cursor is None:
-            return CompanyTally(inbound, complaints, answered, dict(sorted(tiers.items())))
+    inbound, complaints, answered, tiers = store.count_complaints(
+        company, since=since, until=latest + timedelta(microseconds=1), source=ARCHIVE_SOURCE
+    )
+    return CompanyTally(inbound, complaints, answered, dict(sorted(tiers.items())))
 
 
 # --- companies discovered in archives ---------------------------------------------------------------------------

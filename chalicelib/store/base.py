@@ -314,6 +314,41 @@ class Store(ABC):
         rows = self._changed_complaints(company, after=after, limit=limit)
         return [c for _, c in rows], (rows[-1][0] if rows else after)
 
+    def count_complaints(
+        self, company: str, *, since: datetime, until: datetime, source: str
+    ) -> tuple[int, int, int, dict[str, int]]:
+        """Counts over a company's complaints from ``source`` created in [since, until): what an import reports.
+
+        Returns ``(inbound, complaints, answered, tiers)``: every stored one; those of category complaint
+        and not deleted; of those, the answered ones; and those split by tier. Backends may count in place
+        (SQLite does, with one aggregate query) instead of reading every complaint.
+        """
+        found = self._count_complaints(company, since=utc(since), until=utc(until), source=source)
+        if found is not None:
+            return found
+        inbound = complaints = answered = 0
+        tiers: dict[str, int] = {}
+        cursor: str | None = None
+        while True:
+            page = self.list_complaints(company, since=since, until=until, limit=MAX_PAGE, cursor=cursor)
+            for c in page.items:
+                if c.source != source:
+                    continue
+                inbound += 1
+                if c.category == Category.COMPLAINT and not c.deleted:
+                    complaints += 1
+                    answered += c.answered
+                    tiers[str(c.tier)] = tiers.get(str(c.tier), 0) + 1
+            cursor = page.next_cursor
+            if cursor is None:
+                return inbound, complaints, answered, tiers
+
+    def _count_complaints(
+        self, company: str, *, since: datetime, until: datetime, source: str
+    ) -> tuple[int, int, int, dict[str, int]] | None:
+        """``count_complaints`` computed by the backend itself, or None to count by listing (the default)."""
+        return None
+
     # -- checkpoints, horizons and snapshots -----------------------------------------------------------------
 
     def get_checkpoint(self, company: str, source: str) -> Checkpoint | None:

@@ -152,3 +152,76 @@ def subscription_from(d: dict[str, Any]) -> Subscription:
         **d, "tiers": tuple(d.get("tiers", ())), "created_at": _dt(d["created_at"]),
         "confirmed_at": _dt(d.get("confirmed_at")),
     })
+
+
+# --- compact positional documents (SQLite) ------------------------------------------------------------------
+# The same fields as the dict documents above, as JSON arrays in a fixed order: encoding one costs a fraction
+# of a sorted-key object, and an import writes one per post and complaint. Readers accept both shapes, so
+# files written before keep working without a migration.
+
+_encode = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+
+
+def post_row_doc(p: Post) -> str:
+    a = p.author
+    return _encode([
+        p.platform, p.post_id, a.platform, a.account_id, a.handle, a.display_name, a.followers, a.verified, a.url,
+        _iso(p.created_at), p.text, p.kind.value, p.thread_id, p.in_reply_to_post_id, p.in_reply_to_account_id,
+        p.mentions, p.url, p.lang,
+    ])
+
+
+def post_from_doc(text: str, *, deleted: bool) -> Post:
+    d = json.loads(text)
+    if isinstance(d, dict):
+        return post_from(d, deleted=deleted)
+    (platform, post_id, a_platform, account_id, handle, display_name, followers, verified, a_url, created_at,
+     body, kind, thread_id, in_reply_to_post_id, in_reply_to_account_id, mentions, url, lang) = d
+    return Post(
+        platform, post_id, Account(a_platform, account_id, handle, display_name, followers, verified, a_url),
+        datetime.fromisoformat(created_at), body, PostKind(kind), thread_id, in_reply_to_post_id,
+        in_reply_to_account_id, tuple(mentions), url, lang, deleted,
+    )
+
+
+def reply_row_doc(r: Reply) -> str:
+    return _encode([
+        r.platform, r.post_id, r.complaint_post_id, r.company, r.author_handle, _iso(r.created_at), r.kind.value, r.url,
+    ])
+
+
+def reply_from_doc(text: str | None) -> Reply | None:
+    if not text:
+        return None
+    d = json.loads(text)
+    if isinstance(d, dict):
+        return reply_from(d)
+    platform, post_id, complaint_post_id, company, author_handle, created_at, kind, url = d
+    return Reply(
+        platform, post_id, complaint_post_id, company, author_handle, datetime.fromisoformat(created_at),
+        ReplyKind(kind), url,
+    )
+
+
+COMPLAINT_SOURCE_INDEX = 11  # position of ``source`` in a positional complaint document
+
+
+def complaint_row_doc(c: Complaint) -> str:
+    return _encode([
+        c.platform, c.post_id, c.company, c.author_id, c.author_handle, _iso(c.created_at), c.tier.value, c.followers,
+        c.thread_id, c.url, c.text, c.source,
+    ])
+
+
+def complaint_from_doc(
+    text: str, *, category: str, deleted: bool, first_reply: Reply | None, first_substantive_reply: Reply | None
+) -> Complaint:
+    d = json.loads(text)
+    if isinstance(d, dict):
+        return complaint_from(d, category=category, deleted=deleted, first_reply=first_reply,
+                              first_substantive_reply=first_substantive_reply)
+    platform, post_id, company, author_id, author_handle, created_at, tier, followers, thread_id, url, body, source = d
+    return Complaint(
+        platform, post_id, company, author_id, author_handle, datetime.fromisoformat(created_at), Tier(tier),
+        followers, Category(category), thread_id, url, body, first_reply, first_substantive_reply, deleted, source,
+    )

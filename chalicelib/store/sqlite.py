@@ -116,16 +116,16 @@ def connect(path: str | Path) -> sqlite3.Connection:
 
 def _complaint(row: sqlite3.Row | tuple[Any, ...]) -> Complaint:
     doc, category, deleted, first, first_substantive = row
-    return codec.complaint_from(
-        json.loads(doc), category=category, deleted=bool(deleted),
-        first_reply=codec.reply_from(json.loads(first) if first else None),
-        first_substantive_reply=codec.reply_from(json.loads(first_substantive) if first_substantive else None),
+    first_reply = codec.reply_from_doc(first)
+    return codec.complaint_from_doc(
+        doc, category=category, deleted=bool(deleted), first_reply=first_reply,
+        first_substantive_reply=first_reply if first_substantive == first else codec.reply_from_doc(first_substantive),
     )
 
 
 def _post(row: tuple[Any, ...]) -> Post:
     doc, deleted = row
-    return codec.post_from(json.loads(doc), deleted=bool(deleted))
+    return codec.post_from_doc(doc, deleted=bool(deleted))
 
 
 def _marks(n: int) -> str:
@@ -150,14 +150,14 @@ def _complaint_params(c: Complaint) -> tuple[Any, ...]:
     substantive = first if c.first_substantive_reply is c.first_reply else _reply_columns(c.first_substantive_reply)
     return (
         c.platform, c.post_id, c.company, codec.to_us(c.created_at), str(c.tier), str(c.category), int(c.deleted),
-        *first, *substantive, codec.dumps(codec.complaint_doc(c)),
+        *first, *substantive, codec.complaint_row_doc(c),
     )
 
 
 def _reply_columns(reply: Reply | None) -> tuple[int | None, str | None, str | None]:
     if reply is None:
         return None, None, None
-    return codec.to_us(reply.created_at), reply.post_id, codec.dumps(codec.reply_doc(reply))
+    return codec.to_us(reply.created_at), reply.post_id, codec.reply_row_doc(reply)
 
 
 class SQLiteStore(Store):
@@ -225,7 +225,7 @@ class SQLiteStore(Store):
             new = [p for p in posts if p.key not in stored]
             rows = [
                 (p.platform, p.post_id, codec.to_us(p.created_at), p.thread_id, p.in_reply_to_post_id,
-                 p.author.account_id, int(p.deleted), codec.dumps(codec.post_doc(p)))
+                 p.author.account_id, int(p.deleted), codec.post_row_doc(p))
                 for p in new
             ]
             db.executemany("INSERT OR IGNORE INTO posts VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
@@ -417,6 +417,28 @@ class SQLiteStore(Store):
         )
         with self._read() as db:
             return [_complaint(r) for r in db.execute(sql, (*params, limit))]
+
+    def _count_complaints(
+        self, company: str, *, since: datetime, until: datetime, source: str
+    ) -> tuple[int, int, int, dict[str, int]]:
+        # documents are arrays (positional) or, when written by older code, objects
+        source_path = f"CASE json_type(doc) WHEN 'array' THEN '$[{codec.COMPLAINT_SOURCE_INDEX}]' ELSE '$.source' END"
+        sql = f"""SELECT tier, category = 'complaint' AND deleted = 0, COUNT(*), SUM(first_reply_at IS NOT NULL)
+                  FROM complaints WHERE company = ? AND created_at >= ? AND created_at < ?
+                    AND IFNULL(json_extract(doc, {source_path}), '') = ?
+                  GROUP BY 1, 2"""
+        inbound = complaints = answered = 0
+        tiers: dict[str, int] = {}
+        with self._read() as db:
+            for tier, counted, n, n_answered in db.execute(
+                sql, (company, codec.to_us(since), codec.to_us(until), source)
+            ):
+                inbound += n
+                if counted:
+                    complaints += n
+                    answered += n_answered
+                    tiers[tier] = tiers.get(tier, 0) + n
+        return inbound, complaints, answered, tiers
 
     def _changed_complaints(self, company: str, *, after: int, limit: int) -> list[tuple[int, Complaint]]:
         sql = f"SELECT seq, {_COMPLAINT_COLUMNS} FROM complaints WHERE company = ? AND seq > ? ORDER BY seq LIMIT ?"
