@@ -5,6 +5,12 @@ that matters is the ratio of medians (target ≤ 1.5× for the import). The firs
 a cold Lambda pays after the import: in a fresh interpreter, import the app, build ``chalice.test.Client``,
 then time one request (in-process), against the hello-world's first ``GET /`` timed the same way (target
 ≤ 2× for every route). The data directory holds a few companies with aggregated snapshots.
+
+Two more columns put that figure in context: the cold start as a whole (``import app``, chalice included,
+plus the first request — what a cold invocation waits for, against the hello-world's same sum) and the same
+request once warm (the third in the process). A route whose warm request already costs more than twice the
+hello-world's first request cannot meet the first-request target by any cold-start work; the table shows
+which routes those are.
 """
 
 from __future__ import annotations
@@ -30,11 +36,27 @@ def index():
 '''
 
 
+def _bytecode_env() -> dict[str, str]:
+    """The environment for timed children, with every module already compiled.
+
+    A deployed Lambda imports .pyc shipped by `make package`; a child that compiles sources instead (stale
+    caches, or PYTHONDONTWRITEBYTECODE set in the caller's shell — any non-empty value, even "0", disables
+    writing) would time the compiler, not the cold start.
+    """
+    import compileall
+
+    compileall.compile_dir(ROOT / "chalicelib", quiet=1)
+    compileall.compile_file(ROOT / "app.py", quiet=1)
+    env = dict(os.environ)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    return env
+
+
 def measure(repeats: int = 15) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
         hello_dir = Path(tmp)
         (hello_dir / "app.py").write_text(HELLO)
-        env = dict(os.environ, PYTHONDONTWRITEBYTECODE="0")
+        env = _bytecode_env()
         # warm the OS page cache and bytecode caches for both before timing
         time_python("import app", 2, cwd=hello_dir, env=env)
         time_python("import app", 2, cwd=ROOT, env=env)
@@ -64,15 +86,20 @@ ROUTES = (
 _FIRST_REQUEST = """
 import json, os, time
 os.environ.update({env})
-from chalice.test import Client  # the test harness itself (chalice.cli, botocore) is not what is measured
 _cold = time.perf_counter()
-from app import app
+from app import app  # chalice included, as in a cold Lambda
+imported = time.perf_counter() - _cold
+from chalice.test import Client  # the test harness itself (chalice.cli, botocore) is not what is measured
 from bench.common import emit
 with Client(app, project_dir={project!r}) as client:
     started = time.perf_counter()
     response = client.http.get({path!r})
     done = time.perf_counter()
-emit({{"seconds": done - started, "total": done - _cold, "status": response.status_code}})
+    client.http.get({path!r})
+    warm_started = time.perf_counter()
+    client.http.get({path!r})
+    warm = time.perf_counter() - warm_started
+emit({{"seconds": done - started, "total": imported + done - started, "status": response.status_code, "warm": warm}})
 """
 
 
@@ -86,7 +113,7 @@ def _project(directory: Path) -> Path:
 
 def _first_request(cwd: Path, path: str, env: dict[str, str], project: Path) -> dict[str, Any]:
     code = _FIRST_REQUEST.format(env=repr(env), project=str(project), path=path)
-    return run_child(code, cwd=cwd, env=dict(os.environ, PYTHONPATH=str(cwd)))
+    return run_child(code, cwd=cwd, env=dict(_bytecode_env(), PYTHONPATH=str(cwd)))
 
 
 def measure_first_requests(repeats: int = 5, routes: tuple[str, ...] = ROUTES, complaints: int = 300) -> dict[str, Any]:
@@ -107,6 +134,8 @@ def measure_first_requests(repeats: int = 5, routes: tuple[str, ...] = ROUTES, c
         _first_request(ROOT, "/health", env, project)
         hello: list[float] = []
         hello_total: list[float] = []
+        hello_warm: list[float] = []
+        warm: dict[str, list[float]] = {r: [] for r in routes}
         ours: dict[str, list[float]] = {r: [] for r in routes}
         totals: dict[str, list[float]] = {r: [] for r in routes}
         status: dict[str, int] = {}
@@ -115,8 +144,10 @@ def measure_first_requests(repeats: int = 5, routes: tuple[str, ...] = ROUTES, c
                 ref = _first_request(hello_dir, "/", {}, project)
                 hello.append(ref["seconds"])
                 hello_total.append(ref["total"])
+                hello_warm.append(ref["warm"])
                 got = _first_request(ROOT, route, env, project)
                 ours[route].append(got["seconds"])
+                warm[route].append(got["warm"])
                 totals[route].append(got["total"])
                 status[route] = got["status"]
     hello_ms = statistics.median(hello) * 1000
@@ -124,20 +155,23 @@ def measure_first_requests(repeats: int = 5, routes: tuple[str, ...] = ROUTES, c
     rows = [{"route": r, "status": status[r], "ms": statistics.median(ours[r]) * 1000,
              "ratio": statistics.median(ours[r]) * 1000 / hello_ms,
              "total_ms": statistics.median(totals[r]) * 1000,
-             "total_ratio": statistics.median(totals[r]) * 1000 / hello_total_ms} for r in routes]
+             "total_ratio": statistics.median(totals[r]) * 1000 / hello_total_ms,
+             "warm_ms": statistics.median(warm[r]) * 1000} for r in routes]
     return {"hello_ms": hello_ms, "hello_total_ms": hello_total_ms, "rows": rows,
-            "worst_ratio": max(r["ratio"] for r in rows)}
+            "hello_warm_ms": statistics.median(hello_warm) * 1000,
+            "worst_ratio": max(r["ratio"] for r in rows),
+            "worst_total_ratio": max(r["total_ratio"] for r in rows)}
 
 
 def first_request_table(result: dict[str, Any]) -> str:
     lines = ["| first request (in-process, fresh interpreter) | status | first request alone | ratio to hello-world "
-             "| import + client + first request | ratio to hello-world |",
-             "|---|---|---|---|---|---|",
-             f"| hello-world `GET /` (reference) | 200 | {result['hello_ms']:.1f} ms | 1.00× | "
-             f"{result['hello_total_ms']:.1f} ms | 1.00× |"]
+             "| import app + first request (cold start) | ratio to hello-world | the same request warm (3rd) |",
+             "|---|---|---|---|---|---|---|",
+             f"| hello-world `GET /` (reference) | 200 | {result['hello_ms']:.2f} ms | 1.00× | "
+             f"{result['hello_total_ms']:.1f} ms | 1.00× | {result['hello_warm_ms']:.2f} ms |"]
     for r in result["rows"]:
         lines.append(f"| Fair Reply `GET {r['route']}` | {r['status']} | {r['ms']:.1f} ms | {r['ratio']:.2f}× | "
-                     f"{r['total_ms']:.1f} ms | {r['total_ratio']:.2f}× |")
+                     f"{r['total_ms']:.1f} ms | {r['total_ratio']:.2f}× | {r['warm_ms']:.2f} ms |")
     return "\n".join(lines)
 
 
@@ -153,8 +187,14 @@ def main(argv: list[str] | None = None) -> int:
         f"| Fair Reply `import app` | {result['app_ms']:.1f} ms | {result['ratio']:.2f}× (target ≤ 1.5×) |\n"
     )
     first_ok = first["worst_ratio"] <= FIRST_REQUEST_TARGET
+    floor = 2 * first["hello_ms"]
+    over = [r["route"] for r in first["rows"] if r["warm_ms"] > floor]
     verdict = (f"Slowest first request: {first['worst_ratio']:.2f}× the hello-world's (target ≤ "
-               f"{FIRST_REQUEST_TARGET}×: {'met' if first_ok else 'MISSED'}).")
+               f"{FIRST_REQUEST_TARGET}×: {'met' if first_ok else 'MISSED'}). "
+               f"Routes whose warm request alone exceeds 2× the hello-world's first request ({floor:.2f} ms): "
+               f"{len(over)} of {len(first['rows'])}. "
+               f"Slowest cold start (import app + first request): {first['worst_total_ratio']:.2f}× the "
+               f"hello-world's.")
     body = (stamp("make bench  (or: .venv/bin/python -m bench.cold_start [--quick])") + "\n\n" + table + "\n"
             + first_request_table(first) + "\n\n" + verdict)
     replace_section("cold-start", body)

@@ -9,16 +9,18 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 
+from chalicelib.domain.records import Record, record, set_field
 from chalicelib.errors import ConfigError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
-@dataclass(frozen=True, slots=True)
-class Settings:
+@record
+class Settings(Record):
+    """A record (see :mod:`chalicelib.domain.records`): this module is on every request's path."""
+
     store: str = "sqlite"
     data_dir: Path = PROJECT_ROOT / "data"
     companies_path: Path = PROJECT_ROOT / "companies.toml"
@@ -30,9 +32,27 @@ class Settings:
     log_level: str = "INFO"
     public_base_url: str = "http://127.0.0.1:8000"
 
+    def __init__(
+        self, store: str = "sqlite", data_dir: Path = PROJECT_ROOT / "data",
+        companies_path: Path = PROJECT_ROOT / "companies.toml", table_name: str = "fair-reply", stage: str = "local",
+        notable_followers: int = 1_000, high_profile_followers: int = 100_000, min_sample: int = 30,
+        log_level: str = "INFO", public_base_url: str = "http://127.0.0.1:8000",
+    ) -> None:
+        set_field(self, "store", store)
+        set_field(self, "data_dir", data_dir)
+        set_field(self, "companies_path", companies_path)
+        set_field(self, "table_name", table_name)
+        set_field(self, "stage", stage)
+        set_field(self, "notable_followers", notable_followers)
+        set_field(self, "high_profile_followers", high_profile_followers)
+        set_field(self, "min_sample", min_sample)
+        set_field(self, "log_level", log_level)
+        set_field(self, "public_base_url", public_base_url)
+
     @property
     def sqlite_path(self) -> Path:
         return self.data_dir / "fair-reply.sqlite3"
+
 
 
 def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:

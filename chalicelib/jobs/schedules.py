@@ -7,24 +7,36 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from chalicelib.local import ScheduledJob
+if TYPE_CHECKING:  # app.py imports this module at cold start; the local runner is for ``make run`` only
+    from chalicelib.local import ScheduledJob
+
+from chalicelib.domain.records import Record, record, set_field
 
 
-@dataclass(frozen=True, slots=True)
-class Schedule:
+@record
+class Schedule(Record):
+    """A record (see :mod:`chalicelib.domain.records`): ``import app`` builds this class."""
+
     name: str
     minutes: int
     description: str
     target: str  # "module:function", imported on first run so cold starts stay light
     takes_context: bool = False  # the job wants the Lambda context (its remaining time is the run's deadline)
 
+    def __init__(self, name: str, minutes: int, description: str, target: str, takes_context: bool = False) -> None:
+        set_field(self, "name", name)
+        set_field(self, "minutes", minutes)
+        set_field(self, "description", description)
+        set_field(self, "target", target)
+        set_field(self, "takes_context", takes_context)
+
     def resolve(self) -> Callable[..., Any]:
         module, _, func = self.target.partition(":")
         return getattr(importlib.import_module(module), func)
+
 
 
 SCHEDULES: tuple[Schedule, ...] = (
@@ -38,6 +50,7 @@ SCHEDULES: tuple[Schedule, ...] = (
 
 def local_jobs() -> list[ScheduledJob]:
     """The schedules as local timers; each receives the scheduled time, like ``event.time`` on AWS."""
+    from chalicelib.local import ScheduledJob
 
     def runner(schedule: Schedule) -> Callable[[datetime], Any]:
         return lambda now: schedule.resolve()(now=now)

@@ -9,7 +9,6 @@ links stay valid across restarts. The key is never logged.
 from __future__ import annotations
 
 import os
-import secrets
 import threading
 from collections.abc import Mapping
 from pathlib import Path
@@ -72,6 +71,8 @@ def local_key(data_dir: Path) -> bytes:
     """
     path = data_dir / KEY_FILE
     if not path.exists():
+        import secrets  # only to create the key: reading it (every cold start) needs no random source
+
         data_dir.mkdir(parents=True, exist_ok=True)
         tmp = data_dir / f".{KEY_FILE}.{secrets.token_hex(8)}"
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

@@ -14,21 +14,23 @@ address owner at most one e-mail they can ignore:
 from __future__ import annotations
 
 import re
-import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime, timedelta
-from email.message import EmailMessage
-from email.utils import parseaddr
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.domain.models import TIERS, Company, Subscription, utc
+from chalicelib.domain.records import Record, record, set_field
 from chalicelib.logs import get_logger
 from chalicelib.notify import render, tokens
 from chalicelib.notify.errors import RateLimitedError, UnknownSubscription, ValidationError
-from chalicelib.notify.senders import Sender
 from chalicelib.registry import MAX_SLA_MINUTES
 from chalicelib.store.base import Store, normalise_email
+
+if TYPE_CHECKING:  # the confirm and unsubscribe links load this module: they need neither mail nor SMTP
+    from email.message import EmailMessage
+
+    from chalicelib.notify.senders import Sender
 
 PENDING, CONFIRMED, UNSUBSCRIBED, SUPPRESSED = "pending", "confirmed", "unsubscribed", "suppressed"
 DIGESTS = ("immediate", "daily")
@@ -45,8 +47,13 @@ _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 EMAIL_RE = re.compile(rf"^{_LOCAL}@{_LABEL}(?:\.{_LABEL})+$")
 
 
-@dataclass(frozen=True, slots=True)
-class Limits:
+_ACCEPTED_MESSAGE = ("If this address can receive alerts, a confirmation e-mail is on its way. Nothing else will be "
+                     "sent until the link in it is opened.")
+
+
+# a record (see chalicelib.domain.records): confirm and unsubscribe links on a cold Lambda import this module
+@record
+class Limits(Record):
     """Abuse limits and link lifetimes; defaults suit a public instance."""
 
     per_address_per_hour: int = 5
@@ -56,27 +63,42 @@ class Limits:
     # Unsubscribe links live in old e-mails people open months later; they still expire, but late.
     unsubscribe_ttl: timedelta = timedelta(days=365)
 
+    def __init__(
+        self, per_address_per_hour: int = 5, per_ip_per_hour: int = 20, emails_per_address_per_day: int = 10,
+        confirm_ttl: timedelta = timedelta(days=7), unsubscribe_ttl: timedelta = timedelta(days=365),
+    ) -> None:
+        set_field(self, "per_address_per_hour", per_address_per_hour)
+        set_field(self, "per_ip_per_hour", per_ip_per_hour)
+        set_field(self, "emails_per_address_per_day", emails_per_address_per_day)
+        set_field(self, "confirm_ttl", confirm_ttl)
+        set_field(self, "unsubscribe_ttl", unsubscribe_ttl)
+
+
 
 DEFAULT_LIMITS = Limits()
 
 
-@dataclass(frozen=True, slots=True)
-class SubscriptionOutcome:
+@record
+class SubscriptionOutcome(Record):
     """What the API answers to every accepted request, whatever the address's state (no enumeration)."""
 
     status_code: int = 202
-    message: str = "If this address can receive alerts, a confirmation e-mail is on its way. Nothing else will be " \
-                   "sent until the link in it is opened."
+    message: str = _ACCEPTED_MESSAGE
+
+    def __init__(self, status_code: int = 202, message: str = _ACCEPTED_MESSAGE) -> None:
+        set_field(self, "status_code", status_code)
+        set_field(self, "message", message)
 
     def body(self) -> dict[str, str]:
         return {"status": "accepted", "message": self.message}
 
 
+
 ACCEPTED = SubscriptionOutcome()
 
 
-@dataclass(frozen=True, slots=True)
-class SubscriptionRequest:
+@record
+class SubscriptionRequest(Record):
     """A validated request."""
 
     email: str
@@ -85,14 +107,28 @@ class SubscriptionRequest:
     tiers: tuple[str, ...]
     digest: str
 
+    def __init__(self, email: str, company: str, sla_minutes: int | None, tiers: tuple[str, ...], digest: str) -> None:
+        set_field(self, "email", email)
+        set_field(self, "company", company)
+        set_field(self, "sla_minutes", sla_minutes)
+        set_field(self, "tiers", tiers)
+        set_field(self, "digest", digest)
 
-@dataclass(frozen=True, slots=True)
-class LinkResult:
+
+
+@record
+class LinkResult(Record):
     """The result of opening a confirm or unsubscribe link; ``state`` picks the page to show."""
 
     state: str  # confirmed | already_confirmed | inactive | unsubscribed | already_unsubscribed
     subscription: Subscription
     company: Company | None = None
+
+    def __init__(self, state: str, subscription: Subscription, company: Company | None = None) -> None:
+        set_field(self, "state", state)
+        set_field(self, "subscription", subscription)
+        set_field(self, "company", company)
+
 
 
 # -- validation -------------------------------------------------------------------------------------------------
@@ -115,6 +151,8 @@ def validate_request(payload: Any, registry: Mapping[str, Company]) -> Subscript
     raw_email = payload.get("email")
     if not isinstance(raw_email, str) or not raw_email.strip():
         raise ValidationError("email", "required, an e-mail address")
+    from email.utils import parseaddr
+
     email = normalise_address(raw_email)
     if len(email) > MAX_EMAIL_CHARS or not EMAIL_RE.match(email) or parseaddr(email)[1] != email:
         raise ValidationError("email", "not a valid e-mail address")
@@ -204,6 +242,8 @@ def request_subscription(
     if existing is not None and existing.status == PENDING:
         sub = replace(existing, **settings)
     else:
+        import uuid
+
         sub = Subscription(sub_id=uuid.uuid4().hex, company=req.company, status=PENDING, created_at=now, **settings)
     store.put_subscription(sub)
 

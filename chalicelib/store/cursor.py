@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import json
 from datetime import datetime
 from typing import Any
@@ -26,6 +25,8 @@ ComplaintKey = tuple[datetime, str, str]
 
 def filter_fingerprint(**filters: Any) -> str:
     """A short stable digest of query filters; values are stringified so datetimes and enums hash alike."""
+    import hashlib  # here: every route imports the store, few list complaints, and chalice alone never loads it
+
     canonical = json.dumps({k: None if v is None else str(v) for k, v in sorted(filters.items())}, sort_keys=True)
     return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 

@@ -1,7 +1,8 @@
 """A cold process serving stored snapshots must not load what only jobs and on-request statistics need.
 
-Every module a first request imports is compiled and executed on a cold Lambda (the package ships no
-bytecode), so these imports are the first request's cost: see BENCHMARKS.md, "Cold start".
+Every module a first request imports is executed on a cold Lambda, so these imports are the first request's
+cost: see BENCHMARKS.md, "Cold start". The second test invokes the handler as Lambda does, with no
+``chalice.test`` loaded (it brings in ``hashlib``, ``email``, ``ssl`` and more, which would hide them).
 """
 
 from __future__ import annotations
@@ -69,3 +70,55 @@ def test_serving_snapshots_loads_no_statistics_sources_or_aws_sdk(tmp_path: Path
     # THEN every route answered, and none loaded the statistics, the platform clients or the AWS SDK
     assert result["statuses"] == dict.fromkeys(SNAPSHOT_ROUTES, 200)
     assert [m for m in result["loaded"] if m.split(".")[0] in NOT_FOR_SNAPSHOTS or m in NOT_FOR_SNAPSHOTS] == []
+
+
+# What a cold Lambda loads, chalice.app alone: per route, the modules its first request must not load.
+_IMPORT_APP_LOADS = {"app", "chalicelib", "chalicelib.api", "chalicelib.api.routes", "chalicelib.jobs",
+                     "chalicelib.jobs.schedules", "chalicelib.domain", "chalicelib.domain.records",
+                     "chalicelib.notify", "chalicelib.notify.routes", "chalicelib.runtime"}
+_MAIL = ("email", "smtplib", "ssl", "socket", "uuid", "secrets", "chalicelib.notify.senders")
+LAMBDA_ROUTES = {
+    "/health": ("hashlib", "chalicelib.api", "chalicelib.notify", *_MAIL, *NOT_FOR_SNAPSHOTS),
+    "/v1/subscriptions/confirm": _MAIL,  # a link opened: HMAC check and an HTML page, no mail machinery
+    "/v1/subscriptions/unsubscribe": ("sqlite3", "tomllib", "chalicelib.store", *_MAIL),  # the prompt page only
+}
+
+_LAMBDA_CHILD = """
+import json, sys
+before = set(sys.modules)
+from app import app
+at_import = set(sys.modules)
+path = sys.argv[1]
+event = {"resource": path, "path": path, "httpMethod": "GET", "headers": {"Host": "example.org"},
+         "multiValueHeaders": {"Host": ["example.org"]}, "queryStringParameters": {"token": "not-a-token"},
+         "multiValueQueryStringParameters": {"token": ["not-a-token"]}, "pathParameters": None,
+         "stageVariables": None, "body": None, "isBase64Encoded": False,
+         "requestContext": {"resourcePath": path, "httpMethod": "GET", "stage": "api", "identity": {"sourceIp": "192.0.2.1"}}}
+status = app(event, None)["statusCode"]
+print(json.dumps({"status": status, "by_import": sorted(at_import - before),
+                  "by_request": sorted(set(sys.modules) - at_import)}))
+"""
+
+
+def test_lambda_first_requests_load_only_what_they_serve(tmp_path: Path) -> None:
+    # GIVEN stored snapshots and a signing key (a deployment has both before its first request)
+    from chalicelib import runtime
+    from chalicelib.notify.keys import signing_key
+
+    _aggregated(tmp_path)
+    signing_key(runtime.settings())
+    runtime.reset()
+    env = {**os.environ, "FAIR_REPLY_PSEUDONYM_SALT": "salt", "PYTHONPATH": str(REPO_ROOT)}
+    for route, forbidden in LAMBDA_ROUTES.items():
+        # WHEN a fresh interpreter imports the app and handles one API Gateway event, as a cold Lambda does
+        done = subprocess.run(
+            [sys.executable, "-c", _LAMBDA_CHILD, route],
+            cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=120, check=True,
+        )
+        result = json.loads(done.stdout.strip().splitlines()[-1])
+        # THEN the route answered; the import loaded only the wiring; the request loaded nothing it does not use
+        assert result["status"] in (200, 400), (route, result)
+        ours = {m for m in result["by_import"] if m == "app" or m.startswith("chalicelib")}
+        assert ours == _IMPORT_APP_LOADS, route
+        loaded = [m for m in result["by_request"] if any(m == f or m.startswith(f + ".") for f in forbidden)]
+        assert loaded == [], route
