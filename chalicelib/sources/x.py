@@ -121,7 +121,7 @@ def _parse_user(raw: Any) -> Account:
 def _parse_tweet(raw: Any, users: Mapping[str, Account]) -> Post:
     post_id = str(require(raw, "id"))
     author_id = str(require(raw, "author_id"))
-    created_at = parse_time(require(raw, "created_at"))
+    created_at = _parse_created_at(require(raw, "created_at"))
     author = users.get(author_id)
     if author is None:
         raise KeyError("author not in includes.users")
@@ -146,6 +146,18 @@ def _parse_tweet(raw: Any, users: Mapping[str, Account]) -> Post:
         url=f"https://x.com/{author.handle}/status/{post_id}",
         lang=raw.get("lang"),
     )
+
+
+def _parse_created_at(value: Any) -> datetime:
+    """X writes every ``created_at`` as ``YYYY-MM-DDTHH:MM:SS.mmmZ``: parse that form directly (``fromisoformat``
+    reads the ``Z`` as UTC since Python 3.11, the result :func:`parse_time` gives); anything else goes the long way.
+    """
+    if type(value) is str and len(value) == 24 and value[23] == "Z" and value[10] == "T" and value[0].isdigit():
+        try:
+            return datetime.fromisoformat(value)
+        except ValueError:
+            pass
+    return parse_time(value)
 
 
 def _skipped_from_error(error: Mapping[str, Any]) -> Skipped:
