@@ -11,14 +11,18 @@ costs O(distinct reply times), not O(history). See docs/methodology.md.
 
 from __future__ import annotations
 
+import base64
 import math
 import operator
 import random
+import sys
+from array import array
 from bisect import bisect_left
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
+from functools import partial
 from itertools import accumulate, repeat
 from statistics import NormalDist
 from typing import Any
@@ -203,25 +207,75 @@ class TierState:
         )
 
     def to_dict(self) -> dict[str, Any]:
+        """Counts as packed binary columns (base64): the running state of years of history loads in C loops."""
         return {
-            "answered": sorted([t, n] for t, n in self.answered.items()),
-            "pending": sorted([t.isoformat(), n] for t, n in self.pending.items()),
-            "substantive": sorted([t, n] for t, n in self.substantive.items()),
-            "substantive_pending": sorted([t.isoformat(), n] for t, n in self.substantive_pending.items()),
+            "answered": _pack_counts(self.answered, "d", _floats),
+            "pending": _pack_counts(self.pending, "q", _microseconds),
+            "substantive": _pack_counts(self.substantive, "d", _floats),
+            "substantive_pending": _pack_counts(self.substantive_pending, "q", _microseconds),
             "replies": self.replies,
             "deflections": self.deflections,
         }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> TierState:
+        """Read :meth:`to_dict`'s form, or the earlier one of ``[value, count]`` pairs (ISO times for pending)."""
         return cls(
-            Counter({float(t): int(n) for t, n in data.get("answered", [])}),
-            Counter({utc(datetime.fromisoformat(t)): int(n) for t, n in data.get("pending", [])}),
-            Counter({float(t): int(n) for t, n in data.get("substantive", [])}),
-            Counter({utc(datetime.fromisoformat(t)): int(n) for t, n in data.get("substantive_pending", [])}),
+            _unpack_counts(data.get("answered"), "d", _floats),
+            _unpack_counts(data.get("pending"), "q", _instant),
+            _unpack_counts(data.get("substantive"), "d", _floats),
+            _unpack_counts(data.get("substantive_pending"), "q", _instant),
             int(data.get("replies", 0)),
             int(data.get("deflections", 0)),
         )
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def _floats(values: Iterable[Any]) -> Iterable[float]:
+    return map(float, values)
+
+
+def _microseconds(instants: Iterable[datetime]) -> Iterable[int]:
+    return map(operator.floordiv, map(operator.sub, map(utc, instants), repeat(_EPOCH)), repeat(_MICROSECOND))
+
+
+def _instant(values: Iterable[Any]) -> Iterable[datetime]:
+    """Microseconds since the epoch, or (the earlier form) ISO-8601 strings, as aware UTC instants."""
+    values = list(values)
+    if values and isinstance(values[0], str):
+        return [utc(datetime.fromisoformat(v)) for v in values]
+    return map(_EPOCH.__add__, map(partial(timedelta, 0, 0), values))
+
+
+def _pack_counts(counter: Mapping[Any, int], typecode: str, encode: Any) -> dict[str, str]:
+    keys = sorted(counter)
+    return {"keys": _b64(array(typecode, encode(keys))), "counts": _b64(array("q", map(counter.__getitem__, keys)))}
+
+
+def _unpack_counts(packed: Any, typecode: str, decode: Any) -> Counter[Any]:
+    if not packed:
+        return Counter()
+    if isinstance(packed, Mapping):
+        keys, counts = _unb64(typecode, packed["keys"]), _unb64("q", packed["counts"])
+    else:  # [[value, count], ...]
+        keys, counts = [k for k, _ in packed], [int(n) for _, n in packed]
+    return Counter(dict(zip(decode(keys), counts, strict=True)))
+
+
+def _b64(values: array) -> str:
+    if sys.byteorder == "big":
+        values.byteswap()
+    return base64.b64encode(values.tobytes()).decode("ascii")
+
+
+def _unb64(typecode: str, text: str) -> list[Any]:
+    values = array(typecode, base64.b64decode(text))
+    if sys.byteorder == "big":
+        values.byteswap()
+    return values.tolist()
 
 
 def _bump(counter: Counter[Any], key: Any, sign: int) -> None:

@@ -21,7 +21,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from itertools import accumulate, chain, compress, count, islice, repeat
-from operator import add, floordiv, le, mul, neg, not_, sub, truediv
+from operator import add, floordiv, le, mul, ne, neg, not_, sub, truediv
 from statistics import NormalDist
 from typing import Any
 
@@ -110,33 +110,37 @@ def event_table(durations: Iterable[float], event_observed: Iterable[bool] | Non
     InvalidObservation: a negative, infinite or NaN duration, or lengths that differ.
     """
     durations = durations if isinstance(durations, list) else list(durations)
-    # Counter(iterable) counts in C: the million durations pass only through C loops (Counter, compress).
     if event_observed is None:
-        observed, censored = Counter(durations), Counter()
+        flags: Sequence[Any] = b"\x01" * len(durations)
     else:
         flags = event_observed if isinstance(event_observed, list | tuple) else list(event_observed)
         if len(flags) != len(durations):
             raise InvalidObservation("durations and event_observed differ in length")
-        observed = Counter(compress(durations, flags))
-        censored = Counter(compress(durations, _negated(flags))) if not all(flags) else Counter()
-    # From here the cost is per distinct time, dominated by reaching each one out of memory order, as sorting
-    # does. So pack both counts in one number per time (censored + observed * scale) in insertion order, copy
-    # the times into fresh floats (compact in memory, and ints become floats), and sort times and counts alike.
-    scale = len(durations) + 1
-    both = list(observed.keys() & censored.keys())
-    if both:  # the few times with both kinds: their counts join the censored ones, and leave the observed
-        scaled = map(add, map(censored.__getitem__, both), map(mul, map(observed.pop, both), repeat(scale)))
-        dict.update(censored, zip(both, scaled, strict=True))
+    # The million durations pass only through C loops. array("d") copies them into fresh floats (compact in
+    # memory, as later passes want; ints become floats; anything else is rejected). Reply delays repeat a lot,
+    # so they are counted by value; censoring times rarely repeat, so they are sorted as they come.
     try:
-        keys = array("d", chain(censored, observed)).tolist()
+        observed = Counter(array("d", compress(durations, flags)))
+        censored = array("d", compress(durations, _negated(flags))).tolist()
     except TypeError:
         raise InvalidObservation("durations must be finite numbers >= 0") from None
-    packed = [*censored.values(), *map(mul, observed.values(), repeat(scale))]
+    censored.sort()
+    censored = array("d", censored).tolist()  # fresh floats again, now in sorted order
+    observed_times = sorted(observed)
+    # Both lists ascend, so sorting their concatenation is one linear merge. Each time carries one number,
+    # censored + observed * scale, so that the counts move with it through the same merge.
+    scale = len(durations) + 1
+    keys = observed_times + censored
+    packed = [*map(mul, map(observed.__getitem__, observed_times), repeat(scale)), *repeat(1, len(censored))]
     times = sorted(keys)
-    _check_times(times, keys)
-    # The times are distinct, so sorting the counts by their times (each count's key is the next time, in
-    # the same order) puts them in the order of ``times`` without looking each one up.
     packed.sort(key=partial(next, iter(keys)))
+    _check_times(times, times)
+    new = list(map(ne, times, islice(times, 1, None)))  # false where a time repeats the one before
+    if not all(new):
+        for i in reversed(list(compress(count(), map(not_, new)))):  # runs of equal times add up into the first
+            packed[i] += packed[i + 1]
+        new.insert(0, True)
+        times, packed = list(compress(times, new)), list(compress(packed, new))
     obs = tuple(map(floordiv, packed, repeat(scale)))
     return EventTable(tuple(times), tuple(map(sub, packed, map(mul, obs, repeat(scale - 1)))), obs)
 
@@ -220,8 +224,19 @@ class KaplanMeierResult:
         return self._curves  # type: ignore[return-value]
 
     def survival_at(self, t: float) -> float:
-        """S(t), right-continuous: the value at the last timeline point <= t."""
-        return _step_value(self.timeline, self.survival_function, t)
+        """S(t), right-continuous: the value at the last timeline point <= t.
+
+        Without the whole curve, S after the last event row at or before ``t``, from the rows up to it.
+        """
+        if self._curves is not None:
+            return _step_value(self.timeline, self.survival_function, t)
+        end = bisect.bisect_right(self.table.times, t)
+        observed = self.table.observed[:end]
+        deaths = list(compress(observed, observed))
+        if not deaths:
+            return 1.0
+        at_risk = list(compress(accumulate(self.table.removed[:end], sub, initial=self.n), observed))
+        return math.exp(_event_logs(at_risk, deaths)[0][-1])
 
     def share_by(self, t: float) -> float:
         """Estimated share with the event by time t, 1 − S(t): censoring-aware "answered within t"."""
@@ -234,25 +249,34 @@ class KaplanMeierResult:
     def to_points(self, max_points: int | None = None) -> list[dict[str, float]]:
         """Corner points of the step curve for charts: time 0 and every time the curve drops.
 
-        ``max_points`` thins evenly (keeping first and last) so a huge sample still draws quickly.
+        ``max_points`` thins evenly (keeping first and last) so a huge sample still draws quickly. Worked out
+        from the event rows alone (the curve moves only there), and the band only at the points kept, so a
+        chart of a large sample costs a few passes over its reply times, not the whole curve.
         """
-        keep = [0] + [
-            i for i in range(1, len(self.timeline)) if self.survival_function[i] != self.survival_function[i - 1]
-        ]
-        if self.timeline and keep[-1] != len(self.timeline) - 1:
-            keep.append(len(self.timeline) - 1)
+        if self._curves is not None:
+            return _points_of(self._curves, max_points)
+        times = self.table.times
+        first = 1 if times and times[0] == 0.0 else 0
+        size = len(times) + 1 - first  # of the timeline
+        rows, at_risk, deaths = _event_rows_of(self.table)
+        log_s, var = _event_logs(at_risk, deaths)
+        surv = list(map(math.exp, log_s))
+        # timeline index of each event row whose value differs from the one before (1.0 before the first)
+        drops = compress(map(add, rows, repeat(1 - first)), map(ne, surv, chain((1.0,), surv)))
+        keep = [0, *(i for i in drops if i >= 1)]
+        if keep[-1] != size - 1:
+            keep.append(size - 1)
         if max_points is not None and len(keep) > max_points >= 2:
             step = (len(keep) - 1) / (max_points - 1)
             keep = [keep[round(i * step)] for i in range(max_points)]
-        return [
-            {
-                "t": self.timeline[i],
-                "s": self.survival_function[i],
-                "lower": self.ci_lower[i],
-                "upper": self.ci_upper[i],
-            }
-            for i in keep
-        ]
+        z = _z(self.alpha)
+        out = []
+        for i in keep:
+            row = i - 1 + first if i else (0 if first else -1)
+            j = bisect.bisect_right(rows, row) - 1 if row >= 0 else -1
+            s, lo, hi = (1.0, 1.0, 1.0) if j < 0 else _point_and_band(log_s[j], var[j], z)
+            out.append({"t": times[row] if i else 0.0, "s": s, "lower": lo, "upper": hi})
+        return out
 
     def to_dict(self, curve_points: int | None = 0) -> dict[str, Any]:
         """Summary (and optionally the curve) as JSON-ready values; ``curve_points=None`` for all points."""
@@ -405,6 +429,38 @@ def _point_and_band(log_s: float, var: float, z: float) -> tuple[float, float, f
     log_minus_log = math.log(-log_s)
     spread = z * math.sqrt(var) / log_s
     return s, math.exp(-math.exp(log_minus_log - spread)), math.exp(-math.exp(log_minus_log + spread))
+
+
+def _event_logs(at_risk: list[int], deaths: list[int]) -> tuple[list[float], list[float]]:
+    """log S and Greenwood's variance sum just after each event row, as :func:`_event_rows` sums them."""
+    survivors = list(map(sub, at_risk, deaths))
+    k = next(compress(count(), map(le, survivors, repeat(0))), len(survivors))
+    log_s = list(accumulate(map(sub, map(math.log, islice(survivors, k)), map(math.log, islice(at_risk, k)))))
+    if log_s and max(log_s) >= 0.0:
+        k, log_s = 0, []
+    var = list(accumulate(map(truediv, islice(deaths, k), map(mul, islice(at_risk, k), islice(survivors, k)))))
+    log_s_k, var_k = (log_s[-1], var[-1]) if k else (0.0, 0.0)
+    for n, d in zip(islice(at_risk, k, None), islice(deaths, k, None), strict=True):
+        if d >= n:
+            log_s_k = -math.inf
+        else:
+            log_s_k += math.log(n - d) - math.log(n)
+            var_k += d / (n * (n - d))
+        log_s.append(log_s_k)
+        var.append(var_k)
+    return log_s, var
+
+
+def _points_of(curves: _Curves, max_points: int | None) -> list[dict[str, float]]:
+    """:meth:`KaplanMeierResult.to_points` from the whole curve, once it has been worked out anyway."""
+    timeline, surv = curves.timeline, curves.survival_function
+    keep = [0, *compress(count(1), map(ne, islice(surv, 1, None), surv))]
+    if timeline and keep[-1] != len(timeline) - 1:
+        keep.append(len(timeline) - 1)
+    if max_points is not None and len(keep) > max_points >= 2:
+        step = (len(keep) - 1) / (max_points - 1)
+        keep = [keep[round(i * step)] for i in range(max_points)]
+    return [{"t": timeline[i], "s": surv[i], "lower": curves.ci_lower[i], "upper": curves.ci_upper[i]} for i in keep]
 
 
 def km_median(times: Sequence[float], removed: Sequence[int], observed: Sequence[int]) -> float:

@@ -1,0 +1,48 @@
+"""The running state's packed encoding: a round trip keeps every count, and the earlier pair form still loads."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+
+from chalicelib.domain.fairness import TierState
+
+
+def _state() -> TierState:
+    start = datetime(2024, 2, 29, 23, 59, 59, 123456, tzinfo=UTC)
+    return TierState(
+        answered=Counter({0.0: 2, 1 / 60: 1, 61.016666666666666: 3, 1e-06: 1}),
+        pending=Counter({start: 1, start + timedelta(days=400, microseconds=1): 2}),
+        substantive=Counter({2.5: 4}),
+        substantive_pending=Counter({datetime(1826, 8, 3, tzinfo=UTC): 5}),
+        replies=6,
+        deflections=2,
+    )
+
+
+def test_packed_round_trip_keeps_every_count_and_instant() -> None:
+    # GIVEN a state with awkward floats and microsecond instants (one before 1970)
+    state = _state()
+    # WHEN it goes through JSON in the packed form
+    again = TierState.from_dict(json.loads(json.dumps(state.to_dict())))
+    # THEN it is the same state, and its samples are the same at any horizon
+    assert again == state
+    horizon = datetime(2026, 1, 1, tzinfo=UTC)
+    assert again.sample(horizon) == state.sample(horizon)
+
+
+def test_the_earlier_pair_form_still_loads() -> None:
+    # GIVEN a running document written before the packed form ([value, count] pairs, ISO instants)
+    state = _state()
+    legacy = {
+        "answered": sorted([t, n] for t, n in state.answered.items()),
+        "pending": sorted([t.isoformat(), n] for t, n in state.pending.items()),
+        "substantive": sorted([t, n] for t, n in state.substantive.items()),
+        "substantive_pending": sorted([t.isoformat(), n] for t, n in state.substantive_pending.items()),
+        "replies": 6,
+        "deflections": 2,
+    }
+    # WHEN it is read
+    # THEN it is the same state
+    assert TierState.from_dict(json.loads(json.dumps(legacy))) == state
