@@ -48,29 +48,51 @@ def _headers(etag: str, max_age: int, extra: Mapping[str, str] | None) -> dict[s
     }
 
 
+def not_modified(
+    headers: Mapping[str, str] | None, etag: str, *, max_age: int = DATA_MAX_AGE,
+    extra: Mapping[str, str] | None = None,
+) -> Response | None:
+    """The empty 304 :func:`cached` would answer with ``etag``, decided before the body is at hand."""
+    if matches((headers or {}).get("if-none-match"), etag):
+        return Response(body="", status_code=304, headers=_headers(etag, max_age, extra))
+    return None
+
+
 def cached(
     headers: Mapping[str, str] | None,
     text: str,
     content_type: str,
     *,
     etag_source: str | None = None,
+    etag: str | None = None,
     max_age: int = DATA_MAX_AGE,
     extra: Mapping[str, str] | None = None,
 ) -> Response:
-    """``text`` with caching headers, or an empty 304 when the client's If-None-Match already has it."""
-    tag = etag_of(text if etag_source is None else etag_source)
+    """``text`` with caching headers, or an empty 304 when the client's If-None-Match already has it.
+
+    ``etag`` is a tag computed earlier (a document published with its tag), else it is hashed here.
+    """
+    tag = etag or etag_of(text if etag_source is None else etag_source)
     out = _headers(tag, max_age, extra)
     if matches((headers or {}).get("if-none-match"), tag):
         return Response(body="", status_code=304, headers=out)
     return Response(body=text, status_code=200, headers={**out, "Content-Type": content_type})
 
 
-def cached_json(headers: Mapping[str, str] | None, payload: Mapping[str, Any], *, max_age: int = DATA_MAX_AGE,
-                extra: Mapping[str, str] | None = None) -> Response:
-    text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+def json_text(payload: Mapping[str, Any]) -> str:
+    """The response body of a JSON document, exactly as sent."""
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+
+
+def json_etag(payload: Mapping[str, Any]) -> str:
+    """The document's tag: its figures in key order, ``meta.generated_at`` left out."""
     stable: Any = payload
     if isinstance(payload.get("meta"), Mapping):
         stable = copy.copy(dict(payload))
         stable["meta"] = {k: v for k, v in payload["meta"].items() if k != "generated_at"}
-    source = json.dumps(stable, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
-    return cached(headers, text, JSON, etag_source=source, max_age=max_age, extra=extra)
+    return etag_of(json.dumps(stable, ensure_ascii=False, separators=(",", ":"), sort_keys=True))
+
+
+def cached_json(headers: Mapping[str, str] | None, payload: Mapping[str, Any], *, max_age: int = DATA_MAX_AGE,
+                extra: Mapping[str, str] | None = None) -> Response:
+    return cached(headers, json_text(payload), JSON, etag=json_etag(payload), max_age=max_age, extra=extra)

@@ -216,6 +216,13 @@ def summaries(
     chosen = [c for _, c in sorted(companies.items()) if include_retired or not c.retired]
     listed = _leaderboard_entries(store, period)
     bodies = [_listed_body(listed.get(c.slug), c) or company_body(store, c, period, now, opts) for c in chosen]
+    return summaries_document(bodies, period, platform=platform, sort=sort, now=now)
+
+
+def summaries_document(
+    bodies: list[dict], period: Period, *, platform: str | None, sort: str, now: datetime
+) -> dict[str, Any]:
+    """The public list of ``bodies`` (one per company, in slug order); also how the aggregate run publishes it."""
     rank_of = ranks(bodies, platform or "all", now)
     entries = [serialise.company_summary(b, rank=rank_of.get(b["company"]["slug"]), platform=platform) for b in bodies]
     return {
@@ -234,15 +241,48 @@ def company_page(
     now: datetime,
     opts: AggregateOptions | None = None,
 ) -> dict[str, Any]:
-    """One company's figures per platform with curves, breakdowns, weekly trend and high-profile examples."""
+    """One company's figures per platform with curves, breakdowns, weekly trend and high-profile examples.
+
+    A named window is read ready-made when the aggregate run published it (:mod:`chalicelib.api.published`)
+    and the company is still as it was then; otherwise it is shaped here from the snapshot.
+    """
     company = find_company(companies, slug)
+    if not period.explicit:
+        from chalicelib.api import published
+
+        ready = published.read_company(store, company, period.window)
+        body = None if ready is None else published.text(store, ready)
+        if body is not None:
+            return published.company_page(body, platform)
+    return shaped_company_page(store, company, period, platform=platform, now=now, opts=opts)
+
+
+def shaped_company_page(
+    store: Store,
+    company: Company,
+    period: Period,
+    *,
+    platform: str | None,
+    now: datetime,
+    opts: AggregateOptions | None = None,
+) -> dict[str, Any]:
+    """:func:`company_page` shaped from the company's snapshot (or computed), its rank from the leaderboard's."""
+    from chalicelib.jobs.snapshots import leaderboard_key
+
     body = company_body(store, company, period, now, opts)
     rank = None
     if not company.retired and not period.explicit:
-        found = store.get_snapshot(f"leaderboard:{period.window}")
+        found = store.get_snapshot(leaderboard_key(period.window))
         listed = {e["company"]["slug"]: e.get("rank") for e in (found[0].get("companies", []) if found else [])}
-        rank = listed.get(slug)
-    return {"meta": _meta([body], period, body.get("generated_at") or now.isoformat()),
+        rank = listed.get(company.slug)
+    return company_document(body, period, platform=platform, rank=rank, now=now)
+
+
+def company_document(
+    body: Mapping[str, Any], period: Period, *, platform: str | None, rank: int | None, now: datetime
+) -> dict[str, Any]:
+    """The public page of one company's body; also how the aggregate run publishes it."""
+    return {"meta": _meta([dict(body)], period, body.get("generated_at") or now.isoformat()),
             **serialise.company_detail(body, platform=platform, rank=rank)}
 
 

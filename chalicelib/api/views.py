@@ -13,7 +13,7 @@ from urllib.parse import quote, urlencode
 
 from chalice import Response
 
-from chalicelib.api import caching, params, queries, serialise
+from chalicelib.api import caching, params, published, queries, serialise
 from chalicelib.api.errors import BadParameter
 
 if TYPE_CHECKING:
@@ -51,10 +51,24 @@ def _stats(request: Request, doc: dict[str, Any], entries: list[dict[str, Any]],
     return caching.cached_json(request.headers, doc)
 
 
+def _ready(request: Request, store: Store, record: published.Published) -> Response | None:
+    """A published JSON document with the ETag computed when it was published; None if its body is gone."""
+    unchanged = caching.not_modified(request.headers, record.etag)
+    if unchanged is not None:
+        return unchanged
+    body = published.text(store, record)
+    return None if body is None else caching.cached(request.headers, body, caching.JSON, etag=record.etag)
+
+
 def _summaries(request: Request, *, include_retired: bool, default_sort: str, filename: str) -> Response:
     q = request.query_params
     period, platform, sort, fmt = params.period(q), params.platform(q), params.sort(q, default_sort), _format(request)
     store, companies = _deps()
+    if fmt == "json" and platform is None and sort == default_sort and not period.explicit:
+        name = "companies" if include_retired else "leaderboard"
+        record = published.read_list(store, companies, period.window, name)
+        if record is not None and (ready := _ready(request, store, record)) is not None:
+            return ready
     doc = queries.summaries(
         store, companies, period, platform=platform, sort=sort, now=now(), include_retired=include_retired
     )
@@ -78,9 +92,26 @@ def _page(request: Request, slug: str) -> dict[str, Any]:
 
 
 def company(request: Request, slug: str) -> Response:
+    """The default page is sent as published; other variants are derived from it, or shaped when unpublished."""
     fmt = _format(request)
-    page = _page(request, slug)
-    return _stats(request, page, [page], f"fair-reply-{slug}.csv", fmt)
+    params.slug(slug)
+    q = request.query_params
+    period, platform = params.period(q), params.platform(q)
+    store, tracked = _deps()
+    company = queries.find_company(tracked, slug)
+    record = None if period.explicit else published.read_company(store, company, period.window)
+    filename = f"fair-reply-{slug}.csv"
+    if record is not None and platform is None:
+        if fmt == "csv":
+            return _csv(request, record.head["csv"], filename)
+        if (ready := _ready(request, store, record)) is not None:
+            return ready
+    body = None if record is None else published.text(store, record)
+    if body is not None:
+        page = published.company_page(body, platform)
+    else:
+        page = queries.shaped_company_page(store, company, period, platform=platform, now=now())
+    return _stats(request, page, [page], filename, fmt)
 
 
 def badge(request: Request, slug: str) -> Response:

@@ -54,6 +54,7 @@ from chalicelib.jobs.snapshots import (
     company_key,
     leaderboard_key,
     leaderboard_snapshot,
+    publish_window,
 )
 from chalicelib.store.base import Store
 
@@ -432,6 +433,7 @@ def run_aggregate(
             per_window[window].append(body)
     for window, entries in per_window.items():
         store.put_snapshot(leaderboard_key(window), leaderboard_snapshot(window, entries, now), now)
+        publish_window(store, window, entries, now)
         result.snapshots_written += 1
     return result
 

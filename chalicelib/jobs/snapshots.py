@@ -3,6 +3,10 @@
 Nothing here imports the statistics (:mod:`chalicelib.domain.fairness` and what it pulls in), so serving a
 stored snapshot does not load the Kaplan–Meier code and the bootstrap on a cold start. The aggregate job
 defines the same names; ``tests/unit/test_snapshot_contract.py`` holds both to the same results.
+
+:func:`publish_window` also stores each window's public documents ready to send (``public:…`` keys, shaped by
+:mod:`chalicelib.api.published`), so that a request does not pay for shaping what every request would shape
+the same way; the aggregate run calls it after the leaderboard.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from chalicelib import __version__
 
 if TYPE_CHECKING:
     from chalicelib.domain.models import Company
+    from chalicelib.store.base import Store
 
 METHODOLOGY_VERSION = "1.0"
 ALL_PLATFORMS = "all"
@@ -28,6 +33,16 @@ def company_key(slug: str, window: str) -> str:
 
 def leaderboard_key(window: str) -> str:
     return f"leaderboard:{window}"
+
+
+def public_company_key(slug: str, window: str) -> str:
+    """The company page for ``window`` as the API sends it (see :mod:`chalicelib.api.published`)."""
+    return f"public:company:{slug}:{window}"
+
+
+def public_list_key(name: str, window: str) -> str:
+    """The leaderboard (``name="leaderboard"``) or company list (``"companies"``) as the API sends it."""
+    return f"public:{name}:{window}"
 
 
 def company_info(company: Company) -> dict[str, Any]:
@@ -74,3 +89,33 @@ def leaderboard_snapshot(window: str, entries: list[dict[str, Any]], now: dateti
         "window": window, "generated_at": now.isoformat(), "methodology_version": METHODOLOGY_VERSION,
         "version": __version__, "companies": companies,
     }
+
+
+def publish_window(store: Store, window: str, entries: list[dict[str, Any]], now: datetime) -> int:
+    """Store the window's responses ready to send (each company page, the leaderboard, the company list).
+
+    The aggregate run calls this after writing the window's company snapshots and leaderboard, with the same
+    ``entries``, so a request becomes a keyed read (:mod:`chalicelib.api.published`). Returns the number of
+    documents written.
+    """
+    from chalicelib.api.published import records
+
+    written = records(window, entries, now)
+    for key, record in written.items():
+        store.put_snapshot(key, record, now)
+    return len(written)
+
+
+def republish(store: Store, windows: tuple[str, ...], now: datetime) -> int:
+    """Publish from the snapshots already stored, e.g. written by a version that did not publish.
+
+    The companies are those of the window's stored leaderboard (every company of the run that wrote it),
+    with their snapshots as stored, so the records say what the snapshots say.
+    """
+    written = 0
+    for window in windows:
+        board = store.get_snapshot(leaderboard_key(window))
+        slugs = [e["company"]["slug"] for e in board[0].get("companies", [])] if board else []
+        entries = [found[0] for slug in slugs if (found := store.get_snapshot(company_key(slug, window)))]
+        written += publish_window(store, window, entries, now)
+    return written

@@ -147,7 +147,7 @@ def test_leaderboard_ranks_only_companies_with_enough_data(store: SQLiteStore) -
 
 CRASH_NOW = T0 + timedelta(days=20)
 CRASH_OPTIONS = AggregateOptions(min_sample=30, replicates=20)
-SECOND_RUN_WRITES = 30  # documents the second run of the scenario below writes: one crash test per write
+SECOND_RUN_WRITES = 62  # documents the second run of the scenario below writes: one crash test per write
 
 
 class Killed(BaseException):
