@@ -121,9 +121,11 @@ def test_a_new_complaint_reaches_the_public_numbers_after_one_poll_and_aggregate
     stack: str, platform: tuple[FakeMastodon, FakeServer]
 ) -> None:
     fake, _ = platform
-    # GIVEN the stack's scheduler has run its start-up poll and aggregate
-    before = wait_for(lambda: complaint_count(get(f"{stack}/v1/companies/acme?window=7d")[1]))
-    assert before == len(fake.complaints)
+    # GIVEN the stack's scheduler has run its start-up poll and aggregate (the API answers while the poll is still
+    # storing pages, with what is stored so far: wait for all of them)
+    expected = len(fake.complaints)
+    before = wait_for(lambda: complaint_count(get(f"{stack}/v1/companies/acme?window=7d")[1]) == expected and expected)
+    assert before == expected
     # AND /health shows the source polled, with its lag and remaining budget
     status, health = get(f"{stack}/health")
     assert status == 200 and health["status"] == "ok"
