@@ -383,6 +383,24 @@ class Store(ABC):
         except (zlib.error, ValueError) as exc:
             raise StoreError(f"snapshot {key!r} is corrupt") from exc
 
+    def put_text(self, key: str, text: str, generated_at: datetime) -> None:
+        """Store a ready-made text (e.g. a response body) under ``key``, compressed, without a JSON wrapper.
+
+        Shares the snapshot records (same keys space, same size handling): reading it back is one decompression,
+        where a text inside a JSON snapshot would be unescaped character by character.
+        """
+        self._put_snapshot(key, zlib.compress(text.encode(), 1), utc(generated_at))
+
+    def get_text(self, key: str) -> tuple[str, datetime] | None:
+        found = self._get_snapshot(key)
+        if found is None:
+            return None
+        data, generated_at = found
+        try:
+            return zlib.decompress(data).decode(), generated_at
+        except (zlib.error, UnicodeDecodeError) as exc:
+            raise StoreError(f"text {key!r} is corrupt") from exc
+
     # -- subscriptions ---------------------------------------------------------------------------------------
 
     def put_subscription(self, sub: Subscription) -> None:

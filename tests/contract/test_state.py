@@ -61,3 +61,16 @@ def test_large_incompressible_snapshots_survive_and_shrink_back(store: Store) ->
     # WHEN it is replaced by a small one THEN only the small one is read back
     store.put_snapshot("company/acme", {"curve": []}, T0 + timedelta(minutes=1))
     assert store.get_snapshot("company/acme") == ({"curve": []}, T0 + timedelta(minutes=1))
+
+
+def test_texts_round_trip_large_and_unicode_and_replace(store: Store) -> None:
+    # GIVEN a ready-made body larger than one DynamoDB item, with text outside ASCII
+    rng = random.Random(11)
+    text = '{"name":"Åcme ✈","curve":[' + ",".join(f"{rng.random():.17f}" for _ in range(30_000)) + "]}"
+    assert store.get_text("public:acme:body") is None
+    # WHEN it is stored and replaced by a small one
+    store.put_text("public:acme:body", text, T0)
+    assert store.get_text("public:acme:body") == (text, T0)
+    store.put_text("public:acme:body", "{}", T0 + timedelta(hours=1))
+    # THEN each read returns exactly the latest text and its time
+    assert store.get_text("public:acme:body") == ("{}", T0 + timedelta(hours=1))
