@@ -31,12 +31,13 @@ class Settings(Record):
     min_sample: int = 30
     log_level: str = "INFO"
     public_base_url: str = "http://127.0.0.1:8000"
+    all_window_minutes: int = 60  # the scheduled aggregate recomputes the all-time window this often (0: every run)
 
     def __init__(
         self, store: str = "sqlite", data_dir: Path = PROJECT_ROOT / "data",
         companies_path: Path = PROJECT_ROOT / "companies.toml", table_name: str = "fair-reply", stage: str = "local",
         notable_followers: int = 1_000, high_profile_followers: int = 100_000, min_sample: int = 30,
-        log_level: str = "INFO", public_base_url: str = "http://127.0.0.1:8000",
+        log_level: str = "INFO", public_base_url: str = "http://127.0.0.1:8000", all_window_minutes: int = 60,
     ) -> None:
         set_field(self, "store", store)
         set_field(self, "data_dir", data_dir)
@@ -48,6 +49,7 @@ class Settings(Record):
         set_field(self, "min_sample", min_sample)
         set_field(self, "log_level", log_level)
         set_field(self, "public_base_url", public_base_url)
+        set_field(self, "all_window_minutes", all_window_minutes)
 
     @property
     def sqlite_path(self) -> Path:
@@ -89,4 +91,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         min_sample=_int(env, "FAIR_REPLY_MIN_SAMPLE", 30, minimum=1),
         log_level=env.get("FAIR_REPLY_LOG_LEVEL", "INFO").upper(),
         public_base_url=env.get("FAIR_REPLY_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/"),
+        all_window_minutes=_int(env, "FAIR_REPLY_ALL_WINDOW_MINUTES", 60),
     )

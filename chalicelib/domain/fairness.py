@@ -22,7 +22,6 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from functools import partial
 from itertools import accumulate, repeat
 from statistics import NormalDist
 from typing import Any
@@ -159,9 +158,9 @@ class TierState:
     """
 
     answered: Counter[float] = field(default_factory=Counter)
-    pending: Counter[datetime] = field(default_factory=Counter)
+    pending: Counter[int] = field(default_factory=Counter)  # creation times, in microseconds since the epoch
     substantive: Counter[float] = field(default_factory=Counter)
-    substantive_pending: Counter[datetime] = field(default_factory=Counter)
+    substantive_pending: Counter[int] = field(default_factory=Counter)
     replies: int = 0
     deflections: int = 0
 
@@ -176,13 +175,13 @@ class TierState:
     def _add(self, c: Complaint, sign: int) -> None:
         created = c.created_at
         if c.first_reply is None:
-            _bump(self.pending, created, sign)
+            _bump(self.pending, epoch_microseconds(created), sign)
         else:
             _bump(self.answered, _minutes(created, c.first_reply.created_at), sign)
             self.replies += sign
             self.deflections += sign * (c.first_reply.kind == ReplyKind.DEFLECTION)
         if c.first_substantive_reply is None:
-            _bump(self.substantive_pending, created, sign)
+            _bump(self.substantive_pending, epoch_microseconds(created), sign)
         else:
             _bump(self.substantive, _minutes(created, c.first_substantive_reply.created_at), sign)
 
@@ -210,9 +209,9 @@ class TierState:
         """Counts as packed binary columns (base64): the running state of years of history loads in C loops."""
         return {
             "answered": _pack_counts(self.answered, "d", _floats),
-            "pending": _pack_counts(self.pending, "q", _microseconds),
+            "pending": _pack_counts(self.pending, "q", _ints),
             "substantive": _pack_counts(self.substantive, "d", _floats),
-            "substantive_pending": _pack_counts(self.substantive_pending, "q", _microseconds),
+            "substantive_pending": _pack_counts(self.substantive_pending, "q", _ints),
             "replies": self.replies,
             "deflections": self.deflections,
         }
@@ -238,16 +237,21 @@ def _floats(values: Iterable[Any]) -> Iterable[float]:
     return map(float, values)
 
 
-def _microseconds(instants: Iterable[datetime]) -> Iterable[int]:
-    return map(operator.floordiv, map(operator.sub, map(utc, instants), repeat(_EPOCH)), repeat(_MICROSECOND))
+def epoch_microseconds(instant: datetime) -> int:
+    """An instant as whole microseconds since the epoch: pending complaints are kept (and censored) as these."""
+    return (utc(instant) - _EPOCH) // _MICROSECOND
 
 
-def _instant(values: Iterable[Any]) -> Iterable[datetime]:
-    """Microseconds since the epoch, or (the earlier form) ISO-8601 strings, as aware UTC instants."""
+def _ints(values: Iterable[Any]) -> Iterable[int]:
+    return map(int, values)
+
+
+def _instant(values: Iterable[Any]) -> Iterable[int]:
+    """Microseconds since the epoch, or (the earlier form) ISO-8601 strings, as microseconds since the epoch."""
     values = list(values)
     if values and isinstance(values[0], str):
-        return [utc(datetime.fromisoformat(v)) for v in values]
-    return map(_EPOCH.__add__, map(partial(timedelta, 0, 0), values))
+        return [epoch_microseconds(datetime.fromisoformat(v)) for v in values]
+    return values
 
 
 def _pack_counts(counter: Mapping[Any, int], typecode: str, encode: Any) -> dict[str, str]:
@@ -284,11 +288,22 @@ def _bump(counter: Counter[Any], key: Any, sign: int) -> None:
         del counter[key]
 
 
-def _censored(pending: Counter[datetime], horizon: datetime) -> Counter[float]:
-    out: Counter[float] = Counter()
-    for created, n in pending.items():
-        if created <= horizon:
-            out[_minutes(created, horizon)] += n
+def _censored(pending: Counter[int], horizon: datetime) -> Mapping[float, int]:
+    """Minutes each still-unanswered complaint created by ``horizon`` has waited, as :func:`_minutes` gives them.
+
+    ``timedelta.total_seconds()`` divides whole microseconds by 10**6, so the same integer division here gives
+    the same floats, in C loops over a state of any age.
+    """
+    end = epoch_microseconds(horizon)
+    created = [t for t in pending if t <= end]
+    waits = list(map(operator.truediv, map(operator.truediv, map(operator.sub, repeat(end), created),
+                                           repeat(1_000_000)), repeat(60.0)))
+    counts = map(pending.__getitem__, created)
+    out = dict(zip(waits, counts, strict=True))
+    if len(out) < len(waits):  # distinct instants that round to the same float: add them up
+        out = Counter()
+        for wait, n in zip(waits, map(pending.__getitem__, created), strict=True):
+            out[wait] += n
     return out
 
 

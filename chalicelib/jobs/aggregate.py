@@ -30,9 +30,13 @@ what a run that never died would have.
 
 from __future__ import annotations
 
+import base64
+import json
+import sys
+from array import array
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from chalicelib.domain.breakdowns import audience_bands, hour_of_week_breakdown, tables_by, weekly_trend
@@ -137,9 +141,19 @@ class AggregateResult:
 
 @dataclass(frozen=True)
 class AggregateOptions:
+    """``all_window_minutes``: recompute the all-time window at most this often (None: every run).
+
+    The 7/30/90-day windows hold the same number of complaints whatever the stored history, but the all-time
+    window's statistics (its Kaplan–Meier fits, log-rank test and curves) cost in proportion to everything
+    stored. The scheduled job therefore refreshes it on its own, slower cadence (and whenever a company has no
+    all-time snapshot yet); its snapshots and leaderboard say when (``generated_at``). Changes are still
+    absorbed into the running state on every run, so a refresh misses nothing.
+    """
+
     min_sample: int = 30
     replicates: int = 1000
     seed: int = 20261123
+    all_window_minutes: int | None = None
 
 
 def _horizon_for(source: str, horizons: Mapping[str, datetime], now: datetime) -> datetime:
@@ -154,17 +168,47 @@ class Running:
 
     generation: int = 0
     seq: int = 0
-    days: set[str] = field(default_factory=set)
+    days: set[int] = field(default_factory=set)  # the days (as ``date.toordinal()``) that have a day document
     states: dict[str, TierState] = field(default_factory=dict)
 
     @classmethod
     def from_doc(cls, doc: Mapping[str, Any]) -> Running:
         states = {k: TierState.from_dict(v) for k, v in doc["states"].items()}
-        return cls(int(doc["generation"]), int(doc["seq"]), set(doc["days"]), states)
+        return cls(int(doc["generation"]), int(doc["seq"]), _days_from(doc["days"]), states)
 
     def to_doc(self) -> dict[str, Any]:
         states = {k: s.to_dict() for k, s in sorted(self.states.items()) if _nonempty(s)}
-        return {"generation": self.generation, "seq": self.seq, "days": sorted(self.days), "states": states}
+        return {"generation": self.generation, "seq": self.seq, "days": _days_doc(self.days), "states": states}
+
+    @classmethod
+    def load(cls, store: Store, slug: str) -> tuple[Running, bool]:
+        """The stored running document (or a fresh one), and whether one was stored."""
+        found = store.get_text(running_key(slug))
+        doc = json.loads(found[0]) if found else {}
+        return (cls.from_doc(doc), True) if "generation" in doc else (cls(), bool(found))
+
+    def save(self, store: Store, slug: str, now: datetime) -> None:
+        # a text, not a snapshot: the document grows with history, and a fast compression level keeps a
+        # scheduled run's cost of rewriting it small (readers of either form see the same JSON)
+        store.put_text(running_key(slug), json.dumps(self.to_doc(), separators=(",", ":")), now)
+
+
+def _days_doc(days: set[int]) -> dict[str, str]:
+    """The set of days as packed day numbers: years of history stay a short string (one per day otherwise)."""
+    ordinals = array("i", sorted(days))
+    if sys.byteorder == "big":
+        ordinals.byteswap()
+    return {"ordinals": base64.b64encode(ordinals.tobytes()).decode("ascii")}
+
+
+def _days_from(doc: Any) -> set[int]:
+    """Read :func:`_days_doc`'s form, or the earlier list of ISO dates."""
+    if not isinstance(doc, Mapping):
+        return {date.fromisoformat(d).toordinal() for d in doc}
+    ordinals = array("i", base64.b64decode(doc["ordinals"]))
+    if sys.byteorder == "big":
+        ordinals.byteswap()
+    return set(ordinals)
 
 
 class _Days:
@@ -220,8 +264,7 @@ def absorb_changes(store: Store, company: Company, now: datetime) -> tuple[Runni
     Writes, in this order: the journal (the copies about to be filed, per day), the running document,
     the touched day documents, the journal emptied. See the module docstring for why.
     """
-    stored = store.get_snapshot(running_key(company.slug))
-    running = Running.from_doc(stored[0]) if stored and "generation" in stored[0] else Running()
+    running, stored = Running.load(store, company.slug)
     days = _Days(store, company.slug, running.generation)
     _redo(store, running, days, now)
     seq, read = running.seq, 0
@@ -253,9 +296,9 @@ def absorb_changes(store: Store, company: Company, now: datetime) -> tuple[Runni
         return running, days, read
     running.generation += 1
     running.seq = seq
-    running.days |= set(filed)
+    running.days.update(date.fromisoformat(d).toordinal() for d in filed)
     _journal(store, company.slug, running.generation, filed, now)
-    store.put_snapshot(running_key(company.slug), running.to_doc(), now)
+    running.save(store, company.slug, now)
     days.generation = running.generation
     for day in sorted(filed):
         days.put(day, running.generation, now)
@@ -265,8 +308,9 @@ def absorb_changes(store: Store, company: Company, now: datetime) -> tuple[Runni
 
 
 def _window_complaints(days: _Days, running: Running, since: datetime) -> list[Complaint]:
-    first_day = since.date().isoformat()
-    out = [summary_from(d) for day in sorted(d for d in running.days if d >= first_day) for d in days.get(day).values()]
+    first = since.date().toordinal()
+    window_days = sorted(date.fromordinal(d).isoformat() for d in running.days if d >= first)
+    out = [summary_from(d) for day in window_days for d in days.get(day).values()]
     return [c for c in out if c.created_at >= since]
 
 
@@ -338,7 +382,7 @@ def company_snapshot(
     since: datetime | None,
     options: AggregateOptions,
     extra: Mapping[str, Any] | None = None,
-    memo: dict[Any, CompanyStats] | None = None,
+    memo: dict[Any, tuple[CompanyStats, dict[str, Any]]] | None = None,
 ) -> dict[str, Any]:
     """One company × window snapshot; ``memo`` (for calls sharing ``now`` and ``options``) computes equal samples once.
 
@@ -350,13 +394,13 @@ def company_snapshot(
     for platform, tiers in sorted(samples.items()):
         seen = memo.get(key := tuple(sorted(tiers.items())))
         if seen is None:
-            seen = memo[key] = company_stats(
+            stats = company_stats(
                 tiers, company=company.slug, platform=platform, window=window, horizon=now,
                 sla_minutes=company.sla_minutes, min_sample=options.min_sample,
                 replicates=options.replicates, seed=options.seed,
             )
-        stats = replace(seen, platform=platform, window=window)
-        platforms[platform] = stats.to_dict(curve_points=CURVE_POINTS)
+            seen = memo[key] = (stats, stats.to_dict(curve_points=CURVE_POINTS))
+        platforms[platform] = {**seen[1], "platform": platform, "window": window}
     body = {
         "company": company_info(company),
         "window": window,
@@ -371,17 +415,19 @@ def company_snapshot(
 
 
 def aggregate_company(
-    store: Store, company: Company, now: datetime, options: AggregateOptions
+    store: Store, company: Company, now: datetime, options: AggregateOptions, *, all_time: bool = True
 ) -> tuple[dict[str, dict[str, Any]], int]:
-    """Absorb the company's changes and rebuild its snapshot for every window."""
+    """Absorb the company's changes and rebuild its snapshot for every window (the all-time one if ``all_time``)."""
     running, days, read = absorb_changes(store, company, now)
     horizons = store.get_horizons(company.slug)
     coverage = {source: h.isoformat() for source, h in sorted(horizons.items())}
     widest = max(span for span in WINDOWS.values() if span is not None)
     recent = _window_complaints(days, running, now - timedelta(days=widest))
-    memo: dict[Any, CompanyStats] = {}
+    memo: dict[Any, tuple[CompanyStats, dict[str, Any]]] = {}
     snapshots: dict[str, dict[str, Any]] = {}
     for window, span in WINDOWS.items():
+        if span is None and not all_time:
+            continue
         if span is None:
             samples = _samples_from_states(running.states, horizons, now)
             extra = {"coverage": coverage, "breakdowns": None, "examples": []}
@@ -420,10 +466,11 @@ def run_aggregate(
     options = options or AggregateOptions()
     now = utc(now)
     result = AggregateResult()
-    per_window: dict[str, list[dict[str, Any]]] = {w: [] for w in WINDOWS}
+    all_time = all_time_due(store, companies, now, options)
+    per_window: dict[str, list[dict[str, Any]]] = {w: [] for w, span in WINDOWS.items() if span or all_time}
     for slug in sorted(companies):
         company = companies[slug]
-        snapshots, read = aggregate_company(store, company, now, options)
+        snapshots, read = aggregate_company(store, company, now, options, all_time=all_time)
         result.companies += 1
         result.complaints_read += read
         result.by_company[slug] = read
@@ -438,13 +485,32 @@ def run_aggregate(
     return result
 
 
+def all_time_due(store: Store, companies: Mapping[str, Company], now: datetime, options: AggregateOptions) -> bool:
+    """Whether this run recomputes the all-time window: per ``options.all_window_minutes``, from the time of the
+    all-time leaderboard, and always when it is missing, from the future, or lacks one of ``companies``."""
+    if options.all_window_minutes is None:
+        return True
+    found = store.get_snapshot(leaderboard_key("all"))
+    if found is None:
+        return True
+    board, generated_at = found
+    age = utc(now) - generated_at
+    listed = {entry.get("company", {}).get("slug") for entry in board.get("companies", [])}
+    return not (timedelta(0) <= age < timedelta(minutes=options.all_window_minutes)) or not set(companies) <= listed
+
+
+def scheduled_options(min_sample: int, all_window_minutes: int) -> AggregateOptions:
+    """The options of the scheduled job (also what ``bench.aggregate_history`` times)."""
+    return AggregateOptions(min_sample=min_sample, all_window_minutes=all_window_minutes or None)
+
+
 def run(now: datetime | None = None) -> dict[str, Any]:
     """Schedule / CLI entry point: wires settings, registry and store, then aggregates everything."""
     from chalicelib import runtime
     from chalicelib.api.admin import tracked_companies
 
     settings = runtime.settings()
-    options = AggregateOptions(min_sample=settings.min_sample)
+    options = scheduled_options(settings.min_sample, settings.all_window_minutes)
     store = runtime.store()
     companies = tracked_companies(store, runtime.registry())
     result = run_aggregate(store, companies, now or datetime.now(UTC), options)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import shutil
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +13,7 @@ from chalicelib.domain.simulation import generate_sample_complaints
 from chalicelib.jobs.aggregate import (
     WINDOWS,
     AggregateOptions,
+    Running,
     company_key,
     day_key,
     journal_key,
@@ -162,12 +163,13 @@ class DyingStore(SQLiteStore):
         self.writes: list[str] = []
         self.die_at: int | None = None
 
-    def put_snapshot(self, key: str, body: dict, generated_at: datetime) -> None:
+    def _put_snapshot(self, key: str, data: bytes, generated_at: datetime) -> None:
+        # every document write (snapshots, texts) goes through here
         self.writes.append(key)
         if len(self.writes) == self.die_at:
             self.die_at = None
             raise Killed(key)
-        super().put_snapshot(key, body, generated_at)
+        super()._put_snapshot(key, data, generated_at)
 
     def die_in_this_run_at(self, k: int) -> None:
         self.die_at = len(self.writes) + k
@@ -210,8 +212,9 @@ def _published(store: SQLiteStore) -> dict[str, Any]:
         for window in WINDOWS:
             out[company_key(slug, window)] = _strip_times(store.get_snapshot(company_key(slug, window))[0])
         running = store.get_snapshot(running_key(slug))[0]
-        out[running_key(slug)] = (running["states"], running["days"])
-        for day in running["days"]:
+        days = sorted(date.fromordinal(d).isoformat() for d in Running.from_doc(running).days)
+        out[running_key(slug)] = (running["states"], days)
+        for day in days:
             out[day_key(slug, day)] = store.get_snapshot(day_key(slug, day))[0]["complaints"]
     for window in WINDOWS:
         out[leaderboard_key(window)] = _strip_times(store.get_snapshot(leaderboard_key(window))[0])

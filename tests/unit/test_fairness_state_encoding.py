@@ -6,16 +6,16 @@ import json
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
-from chalicelib.domain.fairness import TierState
+from chalicelib.domain.fairness import TierState, epoch_microseconds
 
 
 def _state() -> TierState:
     start = datetime(2024, 2, 29, 23, 59, 59, 123456, tzinfo=UTC)
     return TierState(
         answered=Counter({0.0: 2, 1 / 60: 1, 61.016666666666666: 3, 1e-06: 1}),
-        pending=Counter({start: 1, start + timedelta(days=400, microseconds=1): 2}),
+        pending=Counter({epoch_microseconds(start): 1, epoch_microseconds(start + timedelta(days=400, microseconds=1)): 2}),
         substantive=Counter({2.5: 4}),
-        substantive_pending=Counter({datetime(1826, 8, 3, tzinfo=UTC): 5}),
+        substantive_pending=Counter({epoch_microseconds(datetime(1826, 8, 3, tzinfo=UTC)): 5}),
         replies=6,
         deflections=2,
     )
@@ -32,14 +32,18 @@ def test_packed_round_trip_keeps_every_count_and_instant() -> None:
     assert again.sample(horizon) == state.sample(horizon)
 
 
+def _iso(microseconds: int) -> str:
+    return (datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=microseconds)).isoformat()
+
+
 def test_the_earlier_pair_form_still_loads() -> None:
     # GIVEN a running document written before the packed form ([value, count] pairs, ISO instants)
     state = _state()
     legacy = {
         "answered": sorted([t, n] for t, n in state.answered.items()),
-        "pending": sorted([t.isoformat(), n] for t, n in state.pending.items()),
+        "pending": sorted([_iso(t), n] for t, n in state.pending.items()),
         "substantive": sorted([t, n] for t, n in state.substantive.items()),
-        "substantive_pending": sorted([t.isoformat(), n] for t, n in state.substantive_pending.items()),
+        "substantive_pending": sorted([_iso(t), n] for t, n in state.substantive_pending.items()),
         "replies": 6,
         "deflections": 2,
     }
