@@ -8,20 +8,24 @@ costs what changed plus the 90-day window, not the stored history:
 * each changed complaint is filed into its company's *day document* (``agg:{slug}:day:{YYYY-MM-DD}``,
   keyed by the UTC day it was made), which holds a compact copy of every complaint of that day; a copy
   identical to the complaint means "already filed", so the overlap's re-reads change and write nothing;
-* the company's *running document* (``agg:{slug}:all``) holds one merged :class:`TierState` per
-  platform × source × tier, updated by deltas (old copy out, new version in), from which the ``all``
-  window is sampled; the 7/30/90-day windows are recomputed from their ≤ 91 day documents and carry the
-  breakdowns (audience bands, hour of week, weekly trend).
+* the company's running state holds one merged :class:`TierState` per platform × source × tier, updated
+  by deltas (old copy out, new version in), from which the ``all`` window is sampled. It is kept per year
+  of the complaints' creation (``agg:{slug}:all:{year}``), under a small *running head*
+  (``agg:{slug}:all``: generation, change-log sequence, the days and years that have documents), so a run
+  reads and writes only the years its changes touch — at a steady rate, this year's — and all of them only
+  when the all-time window is recomputed; the 7/30/90-day windows are recomputed from their ≤ 91 day
+  documents and carry the breakdowns (audience bands, hour of week, weekly trend).
 
 Deltas are only safe if the day documents' copies and the running state never disagree, and documents
 are written one at a time, so a run can die between any two writes. Hence a redo journal
 (``agg:{slug}:journal``). A run that read anything new writes, in order: the journal (its new
-``generation`` and the copies it filed, per day), the running document (that generation, the new
-sequence, the new states), each touched day document (stamped with that generation), and finally the
-journal emptied (the journal is written even when empty, so a dead run's journal never passes for the
-current one). The next run starts by settling the journal: if it holds the running document's
-generation and is not empty, its copies are re-filed (by assignment, so redoing is harmless) into
-every day document stamped older. Dying before the running document is written loses nothing (the
+``generation``, the copies it filed, per day, and the touched years' new states), the running head (that
+generation, the new sequence), each touched year document and day document (stamped with that
+generation), and finally the journal emptied (the journal is written even when empty, so a dead run's
+journal never passes for the current one). The next run starts by settling the journal: if it holds the
+running head's generation and is not empty, its year states are written over every year document stamped
+older, and its copies re-filed (by assignment, so redoing is harmless) into every day document stamped
+older. Dying before the running document is written loses nothing (the
 change log is re-read from the old sequence); dying after it is repaired from the journal; a journal
 newer than the running document is a dead run's and is ignored. ``tests/functional/
 test_ingest_and_aggregate.py`` kills a run at every one of its writes and checks the next run publishes
@@ -164,33 +168,70 @@ def _horizon_for(source: str, horizons: Mapping[str, datetime], now: datetime) -
 
 @dataclass
 class Running:
-    """A company's running document: where the change log was read up to, and the merged ``all`` states."""
+    """A company's running head (where the change log was read up to, its days) and its per-year states.
+
+    The merged ``all`` states are kept per year of the complaints' creation (``agg:{slug}:all:{year}``), each
+    loaded only when a change touches that year or the all-time window is recomputed: a scheduled run at a
+    steady complaint rate reads and writes this year's state, not the whole history's.
+    """
 
     generation: int = 0
     seq: int = 0
     days: set[int] = field(default_factory=set)  # the days (as ``date.toordinal()``) that have a day document
-    states: dict[str, TierState] = field(default_factory=dict)
-
-    @classmethod
-    def from_doc(cls, doc: Mapping[str, Any]) -> Running:
-        states = {k: TierState.from_dict(v) for k, v in doc["states"].items()}
-        return cls(int(doc["generation"]), int(doc["seq"]), _days_from(doc["days"]), states)
-
-    def to_doc(self) -> dict[str, Any]:
-        states = {k: s.to_dict() for k, s in sorted(self.states.items()) if _nonempty(s)}
-        return {"generation": self.generation, "seq": self.seq, "days": _days_doc(self.days), "states": states}
+    years: set[str] = field(default_factory=set)  # the years that have a state document
+    loaded: dict[str, dict[str, TierState]] = field(default_factory=dict)
 
     @classmethod
     def load(cls, store: Store, slug: str) -> tuple[Running, bool]:
-        """The stored running document (or a fresh one), and whether one was stored."""
+        """The stored head (or a fresh one), and whether a document was stored.
+
+        A running document of the earlier single-document layout (all states inline) starts over, as any other
+        layout does: generation 0 makes every day document "not ours", so the whole change log is re-filed.
+        """
         found = store.get_text(running_key(slug))
         doc = json.loads(found[0]) if found else {}
-        return (cls.from_doc(doc), True) if "generation" in doc else (cls(), bool(found))
+        if "generation" not in doc or "states" in doc:
+            return cls(), bool(found)
+        return cls(int(doc["generation"]), int(doc["seq"]), _days_from(doc["days"]), set(doc["years"])), True
 
     def save(self, store: Store, slug: str, now: datetime) -> None:
-        # a text, not a snapshot: the document grows with history, and a fast compression level keeps a
-        # scheduled run's cost of rewriting it small (readers of either form see the same JSON)
-        store.put_text(running_key(slug), json.dumps(self.to_doc(), separators=(",", ":")), now)
+        head = {"generation": self.generation, "seq": self.seq, "days": _days_doc(self.days),
+                "years": sorted(self.years)}
+        store.put_text(running_key(slug), json.dumps(head, separators=(",", ":")), now)
+
+    def year(self, store: Store, slug: str, year: str) -> dict[str, TierState]:
+        """One year's states, read once per run (empty for a year without a document)."""
+        if year not in self.loaded:
+            found = store.get_text(year_key(slug, year)) if year in self.years else None
+            doc = json.loads(found[0]) if found else {}
+            self.loaded[year] = {k: TierState.from_dict(v) for k, v in doc.get("states", {}).items()}
+        return self.loaded[year]
+
+    def states(self, store: Store, slug: str) -> dict[str, TierState]:
+        """The ``all`` states: every year's, merged (reads every year document)."""
+        merged: dict[str, TierState] = {}
+        for year in sorted(self.years):
+            for key, state in self.year(store, slug, year).items():
+                merged.setdefault(key, TierState()).add(state)
+        return merged
+
+
+def year_key(slug: str, year: str) -> str:
+    return f"agg:{slug}:all:{year}"
+
+
+def _year_doc(generation: int, states: Mapping[str, TierState]) -> dict[str, Any]:
+    return {"generation": generation,
+            "states": {k: st.to_dict() for k, st in sorted(states.items()) if _nonempty(st)}}
+
+
+def _put_year(store: Store, slug: str, year: str, doc: Mapping[str, Any], now: datetime) -> None:
+    store.put_text(year_key(slug, year), json.dumps(doc, separators=(",", ":")), now)
+
+
+def _year_stamp(store: Store, slug: str, year: str) -> int:
+    found = store.get_text(year_key(slug, year))
+    return int(json.loads(found[0]).get("generation", -1)) if found else -1
 
 
 def _days_doc(days: set[int]) -> dict[str, str]:
@@ -238,19 +279,25 @@ class _Days:
         self.stamps[day] = generation
 
 
-def _journal(store: Store, slug: str, generation: int, filed: Mapping[str, Any], now: datetime) -> None:
-    store.put_snapshot(journal_key(slug), {"generation": generation, "filed": filed}, now)
+def _journal(
+    store: Store, slug: str, generation: int, filed: Mapping[str, Any], now: datetime,
+    years: Mapping[str, Any] | None = None,
+) -> None:
+    store.put_snapshot(journal_key(slug), {"generation": generation, "filed": filed, "years": years or {}}, now)
 
 
 def _redo(store: Store, running: Running, days: _Days, now: datetime) -> None:
-    """Finish the last writing run: re-file its copies into the day documents it died before writing.
+    """Finish the last writing run: write the year states and re-file the copies it died before writing.
 
     Only a journal of the running document's own generation counts: one newer is from a run that died
     before writing the running document, and every run settles the journal before writing its own.
     """
     got = store.get_snapshot(journal_key(days.slug))
-    if not got or got[0]["generation"] != running.generation or not got[0]["filed"]:
+    if not got or got[0]["generation"] != running.generation or not (got[0]["filed"] or got[0].get("years")):
         return
+    for year, doc in sorted(got[0].get("years", {}).items()):
+        if _year_stamp(store, days.slug, year) < running.generation:
+            _put_year(store, days.slug, year, doc, now)
     for day, filed in sorted(got[0]["filed"].items()):
         if days.stamp(day) < running.generation:
             days.get(day).update(filed)
@@ -261,14 +308,16 @@ def _redo(store: Store, running: Running, days: _Days, now: datetime) -> None:
 def absorb_changes(store: Store, company: Company, now: datetime) -> tuple[Running, _Days, int]:
     """File the company's changed complaints into its running and day documents; returns them and how many read.
 
-    Writes, in this order: the journal (the copies about to be filed, per day), the running document,
-    the touched day documents, the journal emptied. See the module docstring for why.
+    Writes, in this order: the journal (the copies about to be filed, per day, and the touched years' new
+    states), the running head, the touched year documents, the touched day documents, the journal emptied.
+    See the module docstring for why.
     """
     running, stored = Running.load(store, company.slug)
     days = _Days(store, company.slug, running.generation)
     _redo(store, running, days, now)
     seq, read = running.seq, 0
     filed: dict[str, dict[str, Any]] = {}
+    touched: set[str] = set()
     # DynamoDB change numbers can land slightly out of order: re-read a small overlap. A change already
     # filed finds its identical copy in its day document (written, or redone above) and is skipped.
     after = max(0, seq - _OVERLAP)
@@ -285,8 +334,8 @@ def absorb_changes(store: Store, company: Company, now: datetime) -> tuple[Runni
                 continue
             if old is not None:
                 was = summary_from(old)
-                running.states.setdefault(_state_key(was), TierState()).apply(was, None)
-            running.states.setdefault(_state_key(c), TierState()).apply(None, c)
+                _state(store, running, company.slug, was, touched).apply(was, None)
+            _state(store, running, company.slug, c, touched).apply(None, c)
             copies[key] = new
             filed.setdefault(day, {})[key] = new
         read += len(changed)
@@ -297,14 +346,24 @@ def absorb_changes(store: Store, company: Company, now: datetime) -> tuple[Runni
     running.generation += 1
     running.seq = seq
     running.days.update(date.fromisoformat(d).toordinal() for d in filed)
-    _journal(store, company.slug, running.generation, filed, now)
+    running.years |= touched
+    years = {y: _year_doc(running.generation, running.loaded[y]) for y in sorted(touched)}
+    _journal(store, company.slug, running.generation, filed, now, years)
     running.save(store, company.slug, now)
+    for year, doc in years.items():
+        _put_year(store, company.slug, year, doc, now)
     days.generation = running.generation
     for day in sorted(filed):
         days.put(day, running.generation, now)
     if filed:
         _journal(store, company.slug, running.generation, {}, now)
     return running, days, read
+
+
+def _state(store: Store, running: Running, slug: str, c: Complaint, touched: set[str]) -> TierState:
+    year = str(c.created_at.year)
+    touched.add(year)
+    return running.year(store, slug, year).setdefault(_state_key(c), TierState())
 
 
 def _window_complaints(days: _Days, running: Running, since: datetime) -> list[Complaint]:
@@ -429,7 +488,7 @@ def aggregate_company(
         if span is None and not all_time:
             continue
         if span is None:
-            samples = _samples_from_states(running.states, horizons, now)
+            samples = _samples_from_states(running.states(store, company.slug), horizons, now)
             extra = {"coverage": coverage, "breakdowns": None, "examples": []}
             since = None
         else:

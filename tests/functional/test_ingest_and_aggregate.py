@@ -148,7 +148,7 @@ def test_leaderboard_ranks_only_companies_with_enough_data(store: SQLiteStore) -
 
 CRASH_NOW = T0 + timedelta(days=20)
 CRASH_OPTIONS = AggregateOptions(min_sample=30, replicates=20)
-SECOND_RUN_WRITES = 62  # documents the second run of the scenario below writes: one crash test per write
+SECOND_RUN_WRITES = 64  # documents the second run of the scenario below writes: one crash test per write
 
 
 class Killed(BaseException):
@@ -211,9 +211,10 @@ def _published(store: SQLiteStore) -> dict[str, Any]:
     for slug in REGISTRY:
         for window in WINDOWS:
             out[company_key(slug, window)] = _strip_times(store.get_snapshot(company_key(slug, window))[0])
-        running = store.get_snapshot(running_key(slug))[0]
-        days = sorted(date.fromordinal(d).isoformat() for d in Running.from_doc(running).days)
-        out[running_key(slug)] = (running["states"], days)
+        running, _ = Running.load(store, slug)
+        days = sorted(date.fromordinal(d).isoformat() for d in running.days)
+        states = {key: state.to_dict() for key, state in running.states(store, slug).items()}
+        out[running_key(slug)] = (states, days)
         for day in days:
             out[day_key(slug, day)] = store.get_snapshot(day_key(slug, day))[0]["complaints"]
     for window in WINDOWS:
@@ -268,7 +269,9 @@ def test_the_crash_scenario_writes_every_kind_of_document(crash_setup: dict[str,
     for slug in REGISTRY:
         own = [w for w in writes if w.startswith(f"agg:{slug}:")]
         assert own[0] == journal_key(slug) and own[1] == running_key(slug) and own[-1] == journal_key(slug)
-        assert len(own) >= 4 and all(w.startswith(f"agg:{slug}:day:") for w in own[2:-1])
+        years = [w for w in own[2:-1] if w.startswith(f"{running_key(slug)}:")]
+        assert years and own[2:2 + len(years)] == years, "the year states come right after the running head"
+        assert len(own) >= 5 and all(w.startswith(f"agg:{slug}:day:") for w in own[2 + len(years):-1])
     assert sum(w.startswith("company:") for w in writes) == len(REGISTRY) * len(WINDOWS)
     assert len(writes) == SECOND_RUN_WRITES, "keep the parametrised crash test below in step with the scenario"
 
@@ -364,3 +367,23 @@ def test_day_documents_of_the_former_layout_are_rebuilt_not_trusted(crash_setup:
     assert _strip_times(store.get_snapshot(key)[0]) == _strip_times(fresh.get_snapshot(key)[0])
     store.close()
     fresh.close()
+
+
+def test_a_running_document_of_the_single_document_layout_is_rebuilt_from_the_change_log(store: SQLiteStore) -> None:
+    # GIVEN a store aggregated once, whose running document is then replaced by the earlier layout (every state
+    # inline, days as ISO dates), as written before the per-year states
+    store.put_complaints(generate_sample_complaints("acme-air", "x", 150, T0 - timedelta(days=700), T0, seed=5))
+    run_aggregate(store, REGISTRY, T0, OPTIONS)
+    before = {w: _strip_times(store.get_snapshot(company_key("acme-air", w))[0]) for w in WINDOWS}
+    running, _ = Running.load(store, "acme-air")
+    legacy = {"generation": running.generation, "seq": running.seq,
+              "days": sorted(date.fromordinal(d).isoformat() for d in running.days),
+              "states": {k: s.to_dict() for k, s in running.states(store, "acme-air").items()}}
+    store.put_snapshot(running_key("acme-air"), legacy, T0)
+    # WHEN the next run reads it
+    run_aggregate(store, REGISTRY, T0, OPTIONS)
+    # THEN it starts over from the change log and publishes exactly what it published before
+    assert {w: _strip_times(store.get_snapshot(company_key("acme-air", w))[0]) for w in WINDOWS} == before
+    rebuilt, _ = Running.load(store, "acme-air")
+    assert rebuilt.days == running.days and rebuilt.years == running.years
+    assert {k: s.to_dict() for k, s in rebuilt.states(store, "acme-air").items()} == legacy["states"]

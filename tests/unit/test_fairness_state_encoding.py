@@ -50,3 +50,17 @@ def test_the_earlier_pair_form_still_loads() -> None:
     # WHEN it is read
     # THEN it is the same state
     assert TierState.from_dict(json.loads(json.dumps(legacy))) == state
+
+
+def test_adding_states_in_place_equals_merging_them_and_leaves_the_added_alone() -> None:
+    # GIVEN two states with overlapping keys
+    a, b = _state(), _state()
+    b.answered[99.5] += 1
+    b.replies += 1
+    expected = a.merge(b)
+    untouched = TierState.from_dict(b.to_dict())
+    # WHEN b is added into an empty state, then a
+    total = TierState().add(b).add(a)
+    # THEN the sum is merge's, and b is unchanged
+    assert total == expected
+    assert b == untouched
