@@ -8,7 +8,6 @@ same figures, not the same bytes.
 from __future__ import annotations
 
 import copy
-import hashlib
 import json
 from collections.abc import Mapping
 from typing import Any
@@ -23,6 +22,10 @@ SVG = "image/svg+xml"
 
 
 def etag_of(content: str) -> str:
+    """Imports :mod:`hashlib` here: initialising OpenSSL costs a cold start milliseconds, and documents
+    published with their tag, the common case, never hash."""
+    import hashlib
+
     return 'W/"' + hashlib.sha256(content.encode("utf-8")).hexdigest()[:32] + '"'
 
 

@@ -2,14 +2,17 @@
 
 Parsers take the raw ``query_params`` mapping (``None`` when the request has none, as Chalice passes it)
 and return plain values; they hold every limit the OpenAPI document advertises, so the two agree.
+
+Every API request imports this module on a cold start, so it defines no dataclass (building one executes
+generated code, about a millisecond) and compiles no pattern until one is needed.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
 
 from chalicelib.api.errors import BadParameter
 
@@ -25,14 +28,13 @@ MAX_LIMIT = 1000
 MAX_CURSOR_LENGTH = 512
 #: Dates outside these years are refused: no complaint predates social media, and far-off years overflow.
 MIN_YEAR, MAX_YEAR = 2000, 2100
-SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 MAX_SLUG_LENGTH = 64
 
 Query = Mapping[str, str] | None
 
 
-@dataclass(frozen=True, slots=True)
-class Period:
+class Period(NamedTuple):
     """What to compute: a named window (served from snapshots) or an explicit since/until range."""
 
     window: str
@@ -164,6 +166,6 @@ def slug(value: str) -> str:
     """A path slug that cannot name a company is simply not found (404), not a bad request."""
     from chalicelib.api.errors import NotFound
 
-    if not value or len(value) > MAX_SLUG_LENGTH or not SLUG_RE.match(value):
+    if not value or len(value) > MAX_SLUG_LENGTH or not re.match(SLUG_PATTERN, value):
         raise NotFound(f"no company {value[:80]!r}", "slug")
     return value

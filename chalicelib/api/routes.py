@@ -44,6 +44,12 @@ def _views() -> Any:
     return views
 
 
+def _documents() -> Any:
+    from chalicelib.api import documents
+
+    return documents
+
+
 @api.route("/v1/leaderboard", methods=["GET"])
 @_handled
 def leaderboard() -> Response:
@@ -77,13 +83,13 @@ def complaints(slug: str) -> Response:
 @api.route("/v1/methodology", methods=["GET"])
 @_handled
 def methodology() -> Response:
-    return _views().methodology(api.current_request)
+    return _documents().methodology(api.current_request)
 
 
 @api.route("/v1/openapi.json", methods=["GET"])
 @_handled
 def openapi() -> Response:
-    return _views().openapi(api.current_request)
+    return _documents().openapi(api.current_request)
 
 
 @api.route("/v1/admin/companies/{slug}", methods=["PUT"], authorizer=_IAM, content_types=["application/json"])

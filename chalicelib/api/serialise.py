@@ -8,7 +8,6 @@ names; change them only with a new API version.
 
 from __future__ import annotations
 
-import csv
 import io
 import math
 from collections.abc import Iterable, Mapping, Sequence
@@ -348,6 +347,8 @@ def _cell_text(value: Any) -> str:
 
 def to_csv(columns: Sequence[str], rows: Iterable[Mapping[str, Any]]) -> str:
     """A header row, then one line per row in ``columns`` order; missing values become empty cells."""
+    import csv  # only CSV responses need it (cold start)
+
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(columns)

@@ -146,24 +146,6 @@ def complaints(request: Request, slug: str) -> Response:
     return caching.cached_json(request.headers, doc, extra=extra)
 
 
-def methodology(request: Request) -> Response:
-    from chalicelib import runtime
-    from chalicelib.api.methodology import methodology_document
-
-    document = methodology_document(runtime.settings())
-    meta = serialise.meta(
-        generated_at=now().isoformat(), window=None, since=None, until=None,
-        methodology_version=document["version"], coverage_rows=[],
-    )
-    return caching.cached_json(request.headers, {"meta": meta, **document}, max_age=caching.DOCUMENT_MAX_AGE)
-
-
-def openapi(request: Request) -> Response:
-    from chalicelib.api.openapi import document
-
-    return caching.cached_json(request.headers, document(), max_age=caching.DOCUMENT_MAX_AGE)
-
-
 # --- admin -----------------------------------------------------------------------------------------------
 
 

@@ -102,7 +102,10 @@ def publish_window(store: Store, window: str, entries: list[dict[str, Any]], now
 
     written = records(window, entries, now)
     for key, record in written.items():
-        store.put_snapshot(key, record, now)
+        if isinstance(record, str):
+            store.put_text(key, record, now)
+        else:
+            store.put_snapshot(key, record, now)
     return len(written)
 
 

@@ -77,10 +77,26 @@ _IMPORT_APP_LOADS = {"app", "chalicelib", "chalicelib.api", "chalicelib.api.rout
                      "chalicelib.jobs.schedules", "chalicelib.domain", "chalicelib.domain.records",
                      "chalicelib.notify", "chalicelib.notify.routes", "chalicelib.runtime"}
 _MAIL = ("email", "smtplib", "ssl", "socket", "uuid", "secrets", "chalicelib.notify.senders")
+#: The statistics a request must not import for their constants (the methodology bundle holds them).
+_STATISTICS = ("chalicelib.domain.logrank", "chalicelib.domain.tiers", "statistics", "fractions", "random")
+#: A published document is sent with the tag stored beside it: no hashing (OpenSSL), no CSV writer, nothing
+#: of the fixed documents.
+_PUBLISHED = ("hashlib", "csv", "chalicelib.api.documents", "chalicelib.api.methodology", "chalicelib.api.openapi",
+              "chalicelib.notify.subscriptions", *_STATISTICS, *_MAIL, *NOT_FOR_SNAPSHOTS)
+#: The fixed documents come from generated files: no store, no registry, no published records, no queries.
+_DOCUMENTS = ("sqlite3", "tomllib", "chalicelib.store", "chalicelib.registry", "chalicelib.api.published",
+              "chalicelib.api.queries", "chalicelib.api.views", "chalicelib.jobs.snapshots", "csv",
+              "chalicelib.notify.subscriptions", "chalicelib.notify.render", *_STATISTICS, *_MAIL,
+              *NOT_FOR_SNAPSHOTS)
 LAMBDA_ROUTES = {
     "/health": ("hashlib", "chalicelib.api", "chalicelib.notify", *_MAIL, *NOT_FOR_SNAPSHOTS),
     "/v1/subscriptions/confirm": _MAIL,  # a link opened: HMAC check and an HTML page, no mail machinery
     "/v1/subscriptions/unsubscribe": ("sqlite3", "tomllib", "chalicelib.store", *_MAIL),  # the prompt page only
+    "/v1/leaderboard": _PUBLISHED,
+    "/v1/companies": _PUBLISHED,
+    "/v1/companies/{slug}": _PUBLISHED,
+    "/v1/methodology": _DOCUMENTS,  # the ETag is hashed: the document holds the running thresholds
+    "/v1/openapi.json": ("hashlib", "chalicelib.api.openapi", "chalicelib.api.params", *_DOCUMENTS),
 }
 
 _LAMBDA_CHILD = """
@@ -88,12 +104,15 @@ import json, sys
 before = set(sys.modules)
 from app import app
 at_import = set(sys.modules)
-path = sys.argv[1]
-event = {"resource": path, "path": path, "httpMethod": "GET", "headers": {"Host": "example.org"},
+resource = sys.argv[1]
+path = resource.replace("{slug}", "acme-air")
+event = {"resource": resource, "path": path, "httpMethod": "GET", "headers": {"Host": "example.org"},
          "multiValueHeaders": {"Host": ["example.org"]}, "queryStringParameters": {"token": "not-a-token"},
-         "multiValueQueryStringParameters": {"token": ["not-a-token"]}, "pathParameters": None,
+         "multiValueQueryStringParameters": {"token": ["not-a-token"]},
+         "pathParameters": {"slug": "acme-air"} if "{slug}" in resource else None,
          "stageVariables": None, "body": None, "isBase64Encoded": False,
-         "requestContext": {"resourcePath": path, "httpMethod": "GET", "stage": "api", "identity": {"sourceIp": "192.0.2.1"}}}
+         "requestContext": {"resourcePath": resource, "httpMethod": "GET", "stage": "api",
+                            "identity": {"sourceIp": "192.0.2.1"}}}
 status = app(event, None)["statusCode"]
 print(json.dumps({"status": status, "by_import": sorted(at_import - before),
                   "by_request": sorted(set(sys.modules) - at_import)}))

@@ -86,8 +86,9 @@ def test_a_published_document_is_keyed_reads_and_a_304_reads_only_its_head(
     key = snapshots.public_company_key("acme-air", "30d")
     head = store.get_snapshot(key)[0]
     reads: list[str] = []
-    original = type(store).get_snapshot
-    monkeypatch.setattr(type(store), "get_snapshot", lambda self, k: reads.append(k) or original(self, k))
+    for method in ("get_snapshot", "get_text"):
+        original = getattr(type(store), method)
+        monkeypatch.setattr(type(store), method, lambda self, k, _o=original: reads.append(k) or _o(self, k))
     # WHEN the page is asked for with its tag, then without, then again
     unchanged = client.http.get("/v1/companies/acme-air", headers={"If-None-Match": head["etag"]})
     first_reads, reads[:] = list(reads), []
@@ -99,7 +100,8 @@ def test_a_published_document_is_keyed_reads_and_a_304_reads_only_its_head(
     assert published.body_key(key) in second_reads and published.body_key(key) not in reads
     assert not any(k.startswith(("company:", "leaderboard:")) for k in first_reads + second_reads + reads)
     # AND the bytes and tag are the stored ones, with the leaderboard's rank
-    assert page.body == again.body and page.body.decode() == store.get_snapshot(published.body_key(key))[0]["body"]
+    stored = store.get_text(published.body_key(key))[0]
+    assert page.body == again.body and stored == f"{head['digest']}\n{page.body.decode()}"
     assert page.headers["ETag"] == head["etag"]
     ranked = {e["company"]["slug"]: e["rank"] for e in json.loads(client.http.get("/v1/leaderboard").body)["companies"]}
     assert json.loads(page.body)["rank"] == ranked["acme-air"] == 1
@@ -114,12 +116,31 @@ def test_a_body_replaced_after_its_head_was_read_is_not_sent_under_the_old_head(
     published.BODIES.clear()
     store = runtime.store()
     key = published.body_key(snapshots.public_company_key("acme-air", "30d"))
-    stored = store.get_snapshot(key)[0]
-    store.put_snapshot(key, {**stored, "digest": "other"}, api_data.now)
+    digest, _, body = store.get_text(key)[0].partition("\n")
+    other = f"{'0' * len(digest)}\n{body}"
+    for replaced in (lambda: store.put_text(key, other, api_data.now),
+                     lambda: store.put_snapshot(key, {"digest": "other", "body": body}, api_data.now)):
+        replaced()
+        shaping.clear()
+        # WHEN / THEN the page is shaped from the snapshots instead, with the same bytes
+        assert client.http.get("/v1/companies/acme-air").body.decode() == body
+        assert shaping == ["acme-air"]
+
+
+def test_a_body_stored_by_the_previous_version_as_a_json_snapshot_is_still_sent(client, api_data, shaping) -> None:
+    from chalicelib import runtime
+
+    # GIVEN a page published with its body inside a JSON snapshot, as the previous record format stored it
+    _publish(api_data.now)
+    published.BODIES.clear()
+    store = runtime.store()
+    key = published.body_key(snapshots.public_company_key("acme-air", "30d"))
+    digest, _, body = store.get_text(key)[0].partition("\n")
+    store.put_snapshot(key, {"digest": digest, "body": body}, api_data.now)
     shaping.clear()
-    # WHEN / THEN the page is shaped from the snapshots instead, with the same bytes
-    assert client.http.get("/v1/companies/acme-air").body.decode() == stored["body"]
-    assert shaping == ["acme-air"]
+    # WHEN / THEN it is sent as stored, not shaped again
+    assert client.http.get("/v1/companies/acme-air").body.decode() == body
+    assert shaping == []
 
 
 def test_bodies_held_in_memory_stay_within_their_budget() -> None:
