@@ -170,11 +170,22 @@ def serve_and_measure(data_dir: str, mode: str, route: str, requests: int) -> No
 
     get_logger().setLevel(logging.WARNING)
     path = _path(route)
-    if mode == "in-process":
+    if mode == NO_BODY_CACHE:
+        from chalicelib.api import published
+
+        published.BODIES.budget = 0  # every request reads and decompresses its body from the store
+    if mode in ("in-process", NO_BODY_CACHE):
         result = _in_process(path, requests, Path(data_dir) / "project")
     else:
         result = _through_server(path, requests)
     emit(result)
+
+
+#: For contrast, not a target: a process that keeps no published body between requests (a Lambda's first
+#: request for a document, or one with the body cache turned off).
+NO_BODY_CACHE = "in-process, no body cache"
+MODES = ("in-process", "server", NO_BODY_CACHE)
+TARGET_MODES = ("in-process", "server")
 
 
 def measure(configs: tuple[tuple[int, int], ...] = CONFIGS, requests: int = 200, repeats: int = 3) -> dict[str, Any]:
@@ -186,7 +197,7 @@ def measure(configs: tuple[tuple[int, int], ...] = CONFIGS, requests: int = 200,
         for c in configs:
             prepared[c] = prepare(dirs[c], *c)
         for _ in range(repeats):
-            for mode in ("in-process", "server"):
+            for mode in MODES:
                 for route in ROUTES:
                     for c in configs:
                         code = _CHILD.format(data_dir=str(dirs[c]), mode=mode, route=route, requests=requests)
@@ -210,7 +221,7 @@ def _ratios(rows: list[dict[str, Any]], configs: tuple[tuple[int, int], ...]) ->
     return [
         {"mode": mode, "route": route, "small": small, "large": large,
          "ratio": found[(few, large, mode, route)]["p50_ms"] / found[(few, small, mode, route)]["p50_ms"]}
-        for mode in ("in-process", "server") for route in ROUTES
+        for mode in MODES for route in ROUTES
     ]
 
 
@@ -222,8 +233,9 @@ def table(result: dict[str, Any]) -> str:
     if result["ratios"]:
         lines += ["", "| mode | route | p50 ratio, most / fewest stored complaints |", "|---|---|---|"]
         for q in result["ratios"]:
+            target = f"target ≤ {TARGET}×" if q["mode"] in TARGET_MODES else "for contrast, no target"
             lines.append(f"| {q['mode']} | {_path(q['route'])} | {q['ratio']:.2f}× ({q['large']:,} / {q['small']:,}; "
-                         f"target ≤ {TARGET}×) |")
+                         f"{target}) |")
     return "\n".join(lines)
 
 
@@ -233,7 +245,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     configs = QUICK_CONFIGS if args.quick else CONFIGS
     result = measure(configs)
-    ok = all(q["ratio"] <= TARGET for q in result["ratios"])
+    ok = all(q["ratio"] <= TARGET for q in result["ratios"] if q["mode"] in TARGET_MODES)
     agg = ", ".join(f"{c[0]:,} companies × {c[1]:,} complaints: {s[0]:,.0f} s + {s[1]:,.0f} s" for c, s in
                     {(r["companies"], r["complaints"]): (r["store_s"], r["aggregate_s"])
                      for r in result["rows"]}.items())
@@ -244,7 +256,11 @@ def main(argv: list[str] | None = None) -> int:
         + agg + "). Default window (30d). 200 requests per run after 5 warm-ups, fresh interpreter per run, "
         "median run of 3 (by p50). Server: chalice's local server on 127.0.0.1, one keep-alive connection; the "
         "client sets TCP_QUICKACK before each response (the server writes headers and body separately, and "
-        "Nagle would otherwise hold the body for the client's ~40 ms delayed ACK).\n\n"
+        "Nagle would otherwise hold the body for the client's ~40 ms delayed ACK). The aggregate job publishes each "
+        "response ready to send (`chalicelib/api/published.py`); a process keeps recently sent bodies in memory "
+        "(16 MiB, checked against the stored digest on every request), so the last mode turns that off to show what "
+        "a request costs when it must read and decompress its body (the published body grows with the survival "
+        "curves, up to their 120-point cap).\n\n"
         + table(result) + f"\n\nLatency independent of stored complaints: {'met' if ok else 'MISSED'}."
     )
     replace_section("api", body)

@@ -73,9 +73,9 @@ def test_aggregate_history_measure_returns_one_row_per_scale(dense: bool) -> Non
 def test_api_measure_covers_every_mode_route_and_config() -> None:
     result = api.measure(configs=((2, 40), (2, 80)), requests=3, repeats=1)
     seen = {(r["companies"], r["complaints"], r["mode"], r["route"]) for r in result["rows"]}
-    assert seen == {(2, n, m, route) for n in (40, 80) for m in ("in-process", "server") for route in api.ROUTES}
+    assert seen == {(2, n, m, route) for n in (40, 80) for m in api.MODES for route in api.ROUTES}
     assert all(r["rps"] > 0 and r["p99_ms"] >= r["p50_ms"] for r in result["rows"])
-    assert len(result["ratios"]) == 4
+    assert len(result["ratios"]) == len(api.MODES) * len(api.ROUTES)
     assert "/v1/leaderboard" in api.table(result)
 
 
