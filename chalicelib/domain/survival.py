@@ -259,7 +259,7 @@ class KaplanMeierResult:
         first = 1 if times and times[0] == 0.0 else 0
         size = len(times) + 1 - first  # of the timeline
         rows, at_risk, deaths = _event_rows_of(self.table)
-        log_s, var = _event_logs(at_risk, deaths)
+        log_s, var, _ = _event_logs(at_risk, deaths)
         surv = list(map(math.exp, log_s))
         # timeline index of each event row whose value differs from the one before (1.0 before the first)
         drops = compress(map(add, rows, repeat(1 - first)), map(ne, surv, chain((1.0,), surv)))
@@ -392,28 +392,17 @@ def _event_rows(at_risk: list[int], deaths: list[int], z: float) -> tuple[list[f
     """S, lower and upper bound just after each event row.
 
     Rows before anyone's risk set empties (all, or all but the last, in practice) run as chains of ``map``
-    and ``accumulate``: the operations of the scalar loop below in the same order, so the same bits. The
-    scalar loop takes the rest (S = 0), and the odd table where S rounds to 1 after an event.
+    over :func:`_event_logs`' sums; the rest (S = 0), and the odd table where S rounds to 1 after an event, go
+    through :func:`_point_and_band` one by one. Both do the same operations in the same order, so the same bits.
     """
-    survivors = list(map(sub, at_risk, deaths))
-    k = next(compress(count(), map(le, survivors, repeat(0))), len(survivors))
-    log_s = list(accumulate(map(sub, map(math.log, islice(survivors, k)), map(math.log, islice(at_risk, k)))))
-    if log_s and max(log_s) >= 0.0:
-        k, log_s = 0, []
-    var = list(accumulate(map(truediv, islice(deaths, k), map(mul, islice(at_risk, k), islice(survivors, k)))))
-    spread = list(map(truediv, map(mul, repeat(z), map(math.sqrt, var)), log_s))
-    log_minus_log = list(map(math.log, map(neg, log_s)))
-    surv = list(map(math.exp, log_s))
+    log_s, var, k = _event_logs(at_risk, deaths)
+    head_s, head_var = log_s[:k], var[:k]
+    spread = list(map(truediv, map(mul, repeat(z), map(math.sqrt, head_var)), head_s))
+    log_minus_log = list(map(math.log, map(neg, head_s)))
+    surv = list(map(math.exp, head_s))
     lower = list(map(math.exp, map(neg, map(math.exp, map(sub, log_minus_log, spread)))))
     upper = list(map(math.exp, map(neg, map(math.exp, map(add, log_minus_log, spread)))))
-    log_s_k, var_k = (log_s[-1], var[-1]) if k else (0.0, 0.0)
-    for n, d in zip(islice(at_risk, k, None), islice(deaths, k, None), strict=True):
-        if d >= n:
-            log_s_k = -math.inf
-        else:
-            log_s_k += math.log(n - d) - math.log(n)
-            var_k += d / (n * (n - d))
-        s, lo, hi = _point_and_band(log_s_k, var_k, z)
+    for s, lo, hi in map(_point_and_band, islice(log_s, k, None), islice(var, k, None), repeat(z)):
         surv.append(s)
         lower.append(lo)
         upper.append(hi)
@@ -431,8 +420,12 @@ def _point_and_band(log_s: float, var: float, z: float) -> tuple[float, float, f
     return s, math.exp(-math.exp(log_minus_log - spread)), math.exp(-math.exp(log_minus_log + spread))
 
 
-def _event_logs(at_risk: list[int], deaths: list[int]) -> tuple[list[float], list[float]]:
-    """log S and Greenwood's variance sum just after each event row, as :func:`_event_rows` sums them."""
+def _event_logs(at_risk: list[int], deaths: list[int]) -> tuple[list[float], list[float], int]:
+    """log S and Greenwood's variance sum just after each event row, and how many leading rows are "plain".
+
+    The first ``k`` rows (before anyone's risk set empties, and when S has moved below 1) are summed as chains
+    of ``accumulate``; the rest one by one, continuing the same sums.
+    """
     survivors = list(map(sub, at_risk, deaths))
     k = next(compress(count(), map(le, survivors, repeat(0))), len(survivors))
     log_s = list(accumulate(map(sub, map(math.log, islice(survivors, k)), map(math.log, islice(at_risk, k)))))
@@ -448,7 +441,7 @@ def _event_logs(at_risk: list[int], deaths: list[int]) -> tuple[list[float], lis
             var_k += d / (n * (n - d))
         log_s.append(log_s_k)
         var.append(var_k)
-    return log_s, var
+    return log_s, var, k
 
 
 def _points_of(curves: _Curves, max_points: int | None) -> list[dict[str, float]]:
