@@ -8,9 +8,10 @@ anything in it is stored. The rules are documented in docs/methodology-classific
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from operator import attrgetter
 
 from chalicelib.domain.classify import classify_inbound, classify_reply
 from chalicelib.domain.models import Category, Company, Complaint, Post, PostKind, Reply, ReplyKind, normalise_handle
@@ -21,6 +22,7 @@ __all__ = [
     "PairingResult",
     "dedupe_posts",
     "group_threads",
+    "pair_companies",
     "pair_thread",
     "thread_root",
 ]
@@ -56,6 +58,11 @@ def _post_order(post: Post) -> tuple:
     return (post.created_at, post.post_id)
 
 
+_PLATFORM_TIME_ID = attrgetter("platform", "created_at", "post_id")  # _post_order after the platform, in C
+_TIME_PLATFORM_ID = attrgetter("created_at", "platform", "post_id")
+_REPLY_ORDER = attrgetter("created_at", "post_id")
+
+
 def dedupe_posts(posts: Iterable[Post]) -> list[Post]:
     """One copy per (platform, post id), chosen so that the choice does not depend on input order.
 
@@ -67,7 +74,7 @@ def dedupe_posts(posts: Iterable[Post]) -> list[Post]:
         current = chosen.get(post.key)
         if current is None or (post.deleted, repr(post)) > (current.deleted, repr(current)):
             chosen[post.key] = post
-    return sorted(chosen.values(), key=lambda p: (p.platform, *_post_order(p)))
+    return sorted(chosen.values(), key=_PLATFORM_TIME_ID)
 
 
 def thread_root(post: Post, lookup: Callable[[str], Post | None]) -> str:
@@ -97,14 +104,20 @@ def thread_root(post: Post, lookup: Callable[[str], Post | None]) -> str:
 
 def group_threads(posts: Iterable[Post]) -> dict[tuple[str, str], list[Post]]:
     """Deduplicated posts grouped by (platform, thread key), each group in time order."""
-    by_platform: dict[str, dict[str, Post]] = defaultdict(dict)
     unique = dedupe_posts(posts)
-    for post in unique:
-        by_platform[post.platform][post.post_id] = post
+    by_platform: dict[str, dict[str, Post]] | None = None  # for walks up reply links; most posts have thread ids
     groups: dict[tuple[str, str], list[Post]] = defaultdict(list)
     for post in unique:
-        groups[(post.platform, thread_root(post, by_platform[post.platform].get))].append(post)
-    return {key: sorted(group, key=_post_order) for key, group in sorted(groups.items())}
+        root = post.thread_id  # what thread_root returns first
+        if not root:
+            if by_platform is None:
+                by_platform = defaultdict(dict)
+                for p in unique:
+                    by_platform[p.platform][p.post_id] = p
+            root = thread_root(post, by_platform[post.platform].get)
+        groups[(post.platform, root)].append(post)
+    # ``unique`` is in (platform, time, id) order and a group holds one platform: each is in time order already
+    return dict(sorted(groups.items()))
 
 
 def pair_thread(
@@ -137,18 +150,43 @@ def pair_thread(
     PairingResult
         Complaints and replies in (time, id) order, identical for any permutation or duplication of ``posts``.
     """
-    complaints: list[Complaint] = []
-    replies: list[Reply] = []
-    ignored: Counter[str] = Counter(dict.fromkeys(IGNORED_REASONS, 0))
-    ctx = _Classifiers(thresholds, classify_complaint, classify_reply, source)
-    for (platform, thread_key), thread in group_threads(posts).items():
-        found, answered, reasons = _pair_one_thread(thread, platform, thread_key, company, ctx)
-        complaints.extend(found)
-        replies.extend(answered)
-        ignored.update(reasons)
-    complaints.sort(key=lambda c: (c.created_at, c.platform, c.post_id))
-    replies.sort(key=lambda r: (r.created_at, r.platform, r.post_id))
-    return PairingResult(tuple(complaints), tuple(replies), dict(ignored))
+    return pair_companies(
+        posts, (company,), thresholds=thresholds, classify_complaint=classify_complaint,
+        classify_reply=classify_reply, source=source,
+    )[0]
+
+
+def pair_companies(
+    posts: Iterable[Post],
+    companies: Sequence[Company],
+    *,
+    thresholds: TierThresholds = DEFAULT_THRESHOLDS,
+    classify_complaint: InboundClassifier = classify_inbound,
+    classify_reply: ReplyClassifier = classify_reply,
+    source: str = "",
+    handle_key: Callable[[str], str] = normalise_handle,
+) -> list[PairingResult]:
+    """:func:`pair_thread` for each of ``companies`` over the same posts: one result per company, in order.
+
+    The posts are deduplicated and grouped into threads once for all the companies (an ingest pairs every
+    company a thread involves). ``handle_key`` must return :func:`~chalicelib.domain.models.normalise_handle`'s
+    value; a caller pairing many threads passes a memoised one.
+    """
+    groups = group_threads(posts).items()
+    ctx = _Classifiers(thresholds, classify_complaint, classify_reply, source, handle_key)
+    results = []
+    for company in companies:
+        complaints: list[Complaint] = []
+        replies: list[Reply] = []
+        ignored = dict.fromkeys(IGNORED_REASONS, 0)
+        for (platform, thread_key), thread in groups:
+            _pair_one_thread(thread, platform, thread_key, company, ctx, complaints, replies, ignored)
+        if len(complaints) > 1:
+            complaints.sort(key=_TIME_PLATFORM_ID)
+        if len(replies) > 1:
+            replies.sort(key=_TIME_PLATFORM_ID)
+        results.append(PairingResult(tuple(complaints), tuple(replies), ignored))
+    return results
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,19 +195,23 @@ class _Classifiers:
     inbound: InboundClassifier
     reply: ReplyClassifier
     source: str
+    handle_key: Callable[[str], str] = normalise_handle
 
 
-def _addressed(post: Post, handles: frozenset[str], company_ids: set[str], by_id: Mapping[str, Post]) -> bool:
+def _addressed(
+    post: Post, handles: frozenset[str], company_ids: set[str], company_posts: set[str], key: Callable[[str], str]
+) -> bool:
     """Mentions a company handle, or replies to a company post or account."""
-    if any(normalise_handle(m) in handles for m in post.mentions):
-        return True
+    for m in post.mentions:
+        if key(m) in handles:
+            return True
     if post.in_reply_to_account_id and post.in_reply_to_account_id in company_ids:
         return True
-    parent = by_id.get(post.in_reply_to_post_id or "")
-    return parent is not None and normalise_handle(parent.author.handle) in handles
+    parent = post.in_reply_to_post_id
+    return parent is not None and parent in company_posts
 
 
-def _addressee(post: Post, by_id: Mapping[str, Post], is_company: Callable[[Post], bool], company_ids: set[str]):
+def _addressee(post: Post, by_id: Mapping[str, Post], company_posts: set[str], company_ids: set[str]):
     """Account id of the nearest non-company ancestor of a company post, or None if it cannot be known.
 
     When the chain leaves the stored posts, ``in_reply_to_account_id`` of the last known post still
@@ -181,33 +223,32 @@ def _addressee(post: Post, by_id: Mapping[str, Post], is_company: Callable[[Post
         if parent is None:
             target = current.in_reply_to_account_id
             return target if target and target not in company_ids else None
-        if not is_company(parent):
+        if parent.post_id not in company_posts:
             return parent.author.account_id
         current = parent
     return None
 
 
 def _pair_one_thread(
-    thread: list[Post], platform: str, thread_key: str, company: Company, ctx: _Classifiers
-) -> tuple[list[Complaint], list[Reply], Counter[str]]:
-    handles = company.handles_on(platform)
-    by_id = {p.post_id: p for p in thread}
-
-    def is_company(p: Post) -> bool:
-        return normalise_handle(p.author.handle) in handles
-
-    company_ids = {p.author.account_id for p in thread if is_company(p)}
-    reasons: Counter[str] = Counter()
+    thread: list[Post], platform: str, thread_key: str, company: Company, ctx: _Classifiers,
+    complaints: list[Complaint], replies: list[Reply], reasons: dict[str, int],
+) -> None:
+    """Pair one thread (time order), appending to ``complaints`` and ``replies`` and counting ``reasons``."""
+    handles = _handles_on(company, platform, ctx.handle_key)
+    key = ctx.handle_key
+    by_id = {p.post_id: p for p in thread}  # one platform, deduplicated: ids are unique
+    company_posts = [p for p in thread if key(p.author.handle) in handles]
+    company_ids = {p.author.account_id for p in company_posts}
+    company_post_ids = {p.post_id for p in company_posts}
     first_by_author: dict[str, Post] = {}
-    company_posts: list[Post] = []
     for post in thread:  # time order: an author's first addressed post is the complaint
-        if is_company(post):
-            company_posts.append(post)
-        elif post.kind in (PostKind.REPOST, PostKind.QUOTE):
+        if post.post_id in company_post_ids:
+            continue
+        if post.kind in (PostKind.REPOST, PostKind.QUOTE):
             reasons[REPOST_OR_QUOTE] += 1
         elif post.author.account_id in first_by_author:
             reasons[FOLLOW_UP] += 1
-        elif _addressed(post, handles, company_ids, by_id):
+        elif _addressed(post, handles, company_ids, company_post_ids, key):
             first_by_author[post.author.account_id] = post
         else:
             reasons[NOT_ADDRESSED] += 1
@@ -216,7 +257,7 @@ def _pair_one_thread(
     for post in company_posts:
         complaint = None
         if post.kind != PostKind.REPOST and post.in_reply_to_post_id:
-            complaint = first_by_author.get(_addressee(post, by_id, is_company, company_ids) or "")
+            complaint = first_by_author.get(_addressee(post, by_id, company_post_ids, company_ids) or "")
         if complaint is None or post.created_at <= complaint.created_at:
             reasons[COMPANY_POST] += 1
         elif post.deleted:
@@ -224,8 +265,16 @@ def _pair_one_thread(
         else:
             answers[complaint.post_id].append(_reply(post, complaint, company, ctx))
 
-    complaints = [_complaint(p, thread_key, company, ctx, answers.get(p.post_id, [])) for p in first_by_author.values()]
-    return complaints, [r for rs in answers.values() for r in rs], reasons
+    complaints.extend(
+        _complaint(p, thread_key, company, ctx, answers.get(p.post_id, ())) for p in first_by_author.values()
+    )
+    for answered in answers.values():
+        replies.extend(answered)
+
+
+def _handles_on(company: Company, platform: str, key: Callable[[str], str]) -> frozenset[str]:
+    """``company.handles_on(platform)``, normalised through ``key`` (the same values, possibly memoised)."""
+    return frozenset(key(h) for h in company.handles.get(platform, ()))
 
 
 def _reply(post: Post, complaint: Post, company: Company, ctx: _Classifiers) -> Reply:
@@ -241,8 +290,11 @@ def _reply(post: Post, complaint: Post, company: Company, ctx: _Classifiers) -> 
     )
 
 
-def _complaint(post: Post, thread_key: str, company: Company, ctx: _Classifiers, answers: list[Reply]) -> Complaint:
-    answers = sorted(answers, key=lambda r: (r.created_at, r.post_id))
+def _complaint(
+    post: Post, thread_key: str, company: Company, ctx: _Classifiers, answers: Sequence[Reply]
+) -> Complaint:
+    if len(answers) > 1:
+        answers = sorted(answers, key=_REPLY_ORDER)
     substantive = [r for r in answers if r.kind == ReplyKind.SUBSTANTIVE]
     followers = post.author.followers
     return Complaint(

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from chalicelib.domain.classify import classify_inbound, classify_reply
 from chalicelib.domain.models import Account, Company, Complaint, Post, normalise_handle
-from chalicelib.domain.pairing import pair_thread, thread_root
+from chalicelib.domain.pairing import pair_companies, thread_root
 from chalicelib.domain.tiers import DEFAULT_THRESHOLDS, TierThresholds
 from chalicelib.store.base import Store
 
@@ -64,6 +64,7 @@ class Ingestor:
         self._classify_inbound = functools.lru_cache(maxsize=_CLASSIFIED_TEXTS)(classify_inbound)
         self._classify_reply = functools.lru_cache(maxsize=_CLASSIFIED_TEXTS)(classify_reply)
         self._owners: dict[tuple[str, str], Company] = {}
+        self._handle_key = _HandleKeys()
         for company in companies.values():
             for platform in company.handles:
                 for handle in company.handles_on(platform):
@@ -83,6 +84,7 @@ class Ingestor:
         """
         stats = IngestStats(posts_read=len(posts))
         accounts = list(accounts)
+        self._handle_key.clear()  # memoised per batch: memory stays flat over any number of batches
         with self.store.batch():
             if accounts:
                 self.store.put_accounts(accounts)
@@ -92,6 +94,7 @@ class Ingestor:
             batch = {post.key: post for post in posts}
             roots = sorted(self._roots(posts, batch))
             complaints: list[Complaint] = []
+            tally = _Tally()
             for start in range(0, len(roots), _ROOTS_PER_READ):
                 chunk = roots[start : start + _ROOTS_PER_READ]
                 threads: dict[tuple[str, str], list[Post]] = {}
@@ -99,7 +102,8 @@ class Ingestor:
                     loaded = self._load_threads(platform, [r for p, r in chunk if p == platform], batch)
                     threads.update(((platform, root), thread) for root, thread in loaded.items())
                 for key in chunk:
-                    complaints.extend(self._pair(key[0], threads[key], stats))
+                    complaints.extend(self._pair_into(key[0], threads[key], tally))
+            tally.add_to(stats)
             if complaints:
                 # each complaint carries its first replies; the store keeps the earliest ones it has seen
                 self.store.put_complaints(complaints)
@@ -191,28 +195,69 @@ class Ingestor:
 
     def _companies_in(self, thread: Iterable[Post]) -> list[Company]:
         involved: dict[str, Company] = {}
+        owners, key = self._owners, self._handle_key
         for post in thread:
-            handles = [post.author.handle, *post.mentions]
-            for handle in handles:
-                company = self._owners.get((post.platform, normalise_handle(handle)))
+            platform = post.platform
+            company = owners.get((platform, key[post.author.handle]))
+            if company is not None:
+                involved[company.slug] = company
+            for handle in post.mentions:
+                company = owners.get((platform, key[handle]))
                 if company is not None:
                     involved[company.slug] = company
         return [involved[slug] for slug in sorted(involved)]
 
     def _pair(self, platform: str, thread: list[Post], stats: IngestStats) -> list[Complaint]:
-        complaints: list[Complaint] = []
-        for company in self._companies_in(thread):
-            result = pair_thread(
-                thread, company, thresholds=self.thresholds, source=self.source or platform,
-                classify_complaint=self._classify_inbound, classify_reply=self._classify_reply,
-            )
-            complaints.extend(result.complaints)
-            stats.threads_paired += 1
-            stats.complaints += len(result.complaints)
-            stats.replies += len(result.replies)
-            stats.complaints_by_company[company.slug] += len(result.complaints)
-            stats.ignored.update(result.ignored)
+        tally = _Tally()
+        complaints = self._pair_into(platform, thread, tally)
+        tally.add_to(stats)
         return complaints
+
+    def _pair_into(self, platform: str, thread: list[Post], tally: _Tally) -> list[Complaint]:
+        complaints: list[Complaint] = []
+        companies = self._companies_in(thread)
+        if not companies:
+            return complaints
+        results = pair_companies(
+            thread, companies, thresholds=self.thresholds, source=self.source or platform,
+            classify_complaint=self._classify_inbound, classify_reply=self._classify_reply,
+            handle_key=self._handle_key.__getitem__,
+        )
+        by_company, ignored = tally.by_company, tally.ignored
+        for company, result in zip(companies, results, strict=True):
+            complaints.extend(result.complaints)
+            tally.threads_paired += 1
+            tally.replies += len(result.replies)
+            by_company[company.slug] = by_company.get(company.slug, 0) + len(result.complaints)
+            for reason, n in result.ignored.items():
+                ignored[reason] = ignored.get(reason, 0) + n
+        return complaints
+
+
+class _Tally:
+    """Pairing counts of one batch in plain dicts, added to :class:`IngestStats` once (Counter updates are slow)."""
+
+    __slots__ = ("by_company", "ignored", "replies", "threads_paired")
+
+    def __init__(self) -> None:
+        self.threads_paired = self.replies = 0
+        self.by_company: dict[str, int] = {}
+        self.ignored: dict[str, int] = {}
+
+    def add_to(self, stats: IngestStats) -> None:
+        stats.threads_paired += self.threads_paired
+        stats.replies += self.replies
+        stats.complaints += sum(self.by_company.values())
+        stats.complaints_by_company.update(self.by_company)
+        stats.ignored.update(self.ignored)
+
+
+class _HandleKeys(dict[str, str]):
+    """``normalise_handle`` memoised: a batch meets the same few company handles in every thread."""
+
+    def __missing__(self, handle: str) -> str:
+        key = self[handle] = normalise_handle(handle)
+        return key
 
 
 class _Unresolved(Exception):

@@ -119,32 +119,54 @@ def _parse_user(raw: Any) -> Account:
 
 
 def _parse_tweet(raw: Any, users: Mapping[str, Account]) -> Post:
-    post_id = str(require(raw, "id"))
-    author_id = str(require(raw, "author_id"))
-    created_at = _parse_created_at(require(raw, "created_at"))
+    if type(raw) is dict:  # what json.loads gives: plain lookups, same checks and errors as require()
+        post_id = raw.get("id")
+        if post_id is None:
+            raise KeyError("id")
+        author_id = raw.get("author_id")
+        if author_id is None:
+            raise KeyError("author_id")
+        created = raw.get("created_at")
+        if created is None:
+            raise KeyError("created_at")
+        post_id, author_id = str(post_id), str(author_id)
+    else:
+        post_id = str(require(raw, "id"))
+        author_id = str(require(raw, "author_id"))
+        created = require(raw, "created_at")
+    created_at = _parse_created_at(created)
     author = users.get(author_id)
     if author is None:
         raise KeyError("author not in includes.users")
-    refs = {r.get("type"): str(r.get("id")) for r in raw.get("referenced_tweets") or [] if isinstance(r, Mapping)}
-    kind = PostKind.REPLY if "replied_to" in refs else next(
-        (k for t, k in _KINDS.items() if t in refs), PostKind.POST
-    )
+    referenced = raw.get("referenced_tweets")
+    if referenced:
+        refs = {r.get("type"): str(r.get("id")) for r in referenced if type(r) is dict or isinstance(r, Mapping)}
+        replied_to = refs.get("replied_to")
+        kind = (
+            PostKind.REPLY if "replied_to" in refs else PostKind.REPOST if "retweeted" in refs
+            else PostKind.QUOTE if "quoted" in refs else PostKind.POST
+        )
+    else:
+        replied_to, kind = None, PostKind.POST
     entities = raw.get("entities") or {}
-    mentions = tuple(str(m["username"]) for m in entities.get("mentions") or [] if m.get("username"))
+    found = entities.get("mentions")
+    mentions = tuple([str(m["username"]) for m in found if m.get("username")]) if found else ()
     in_reply_to_user = raw.get("in_reply_to_user_id")
+    conversation = raw.get("conversation_id")
+    text = raw.get("text")
     return Post(
-        platform=NAME,
-        post_id=post_id,
-        author=author,
-        created_at=created_at,
-        text=str(raw.get("text") or ""),
-        kind=kind,
-        thread_id=str(raw["conversation_id"]) if raw.get("conversation_id") else None,
-        in_reply_to_post_id=refs.get("replied_to"),
-        in_reply_to_account_id=str(in_reply_to_user) if in_reply_to_user else None,
-        mentions=mentions,
-        url=f"https://x.com/{author.handle}/status/{post_id}",
-        lang=raw.get("lang"),
+        NAME,
+        post_id,
+        author,
+        created_at,
+        text if type(text) is str and text else str(text or ""),
+        kind,
+        str(conversation) if conversation else None,
+        replied_to,
+        str(in_reply_to_user) if in_reply_to_user else None,
+        mentions,
+        f"https://x.com/{author.handle}/status/{post_id}",
+        raw.get("lang"),
     )
 
 

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime
 from itertools import islice
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from chalicelib.domain.models import (
     Account,
@@ -118,6 +118,19 @@ def _merge_complaints(complaints: Iterable[Complaint]) -> list[Complaint]:
             else seen.first_substantive_reply,
         )
     return list(merged.values())
+
+
+class ComplaintChange(NamedTuple):
+    """What an upsert changes on one stored complaint: fields to set (None: keep), then earlier reply slots.
+
+    A named tuple: every route that opens a store imports this module, and a dataclass costs a cold start more.
+    """
+
+    platform: str
+    post_id: str
+    category: str | None
+    deleted: bool | None
+    firsts: tuple[tuple[str, Reply], ...]
 
 
 class Store(ABC):
@@ -224,18 +237,21 @@ class Store(ABC):
             raced = [c.key for c in absent if c.key not in inserted]
             if raced:  # another writer stored them between our read and our insert: update them instead
                 stored_before.update(self._get_complaints(raced))
+            changes: list[ComplaintChange] = []
             for c in merged:
                 current = stored_before.get(c.key)
                 if current is None:  # inserted above (or, never in practice, removed since)
                     continue
                 category = str(c.category) if c.category != current.category else None
                 deleted = True if c.deleted and not current.deleted else None
-                if category is not None or deleted is not None:
-                    self._update_complaint(c.platform, c.post_id, category=category, deleted=deleted)
-                for slot in REPLY_SLOTS:
-                    reply = getattr(c, slot)
-                    if reply is not None and is_earlier(reply, getattr(current, slot)):
-                        self._record_first(c.platform, c.post_id, reply, slot)
+                firsts = tuple(
+                    (slot, reply) for slot in REPLY_SLOTS
+                    if (reply := getattr(c, slot)) is not None and is_earlier(reply, getattr(current, slot))
+                )
+                if category is not None or deleted is not None or firsts:
+                    changes.append(ComplaintChange(c.platform, c.post_id, category, deleted, firsts))
+            if changes:
+                self._change_complaints(changes)
         return len(inserted)
 
     def record_reply(self, reply: Reply) -> bool:
@@ -389,7 +405,7 @@ class Store(ABC):
         Shares the snapshot records (same keys space, same size handling): reading it back is one decompression,
         where a text inside a JSON snapshot would be unescaped character by character.
         """
-        self._put_snapshot(key, zlib.compress(text.encode(), 1), utc(generated_at))
+        self._put_snapshot(key, zlib.compress(text.encode(), 6), utc(generated_at))
 
     def get_text(self, key: str) -> tuple[str, datetime] | None:
         found = self._get_snapshot(key)
@@ -512,6 +528,18 @@ class Store(ABC):
         Must be a single conditional write (no read-modify-write), and give the complaint a new change
         number when it changes it. Returns True if it changed.
         """
+
+    def _change_complaints(self, changes: list[ComplaintChange]) -> None:
+        """Apply each change in order: ``_update_complaint`` when it sets a field, then ``_record_first`` per slot.
+
+        A backend may apply them in bulk if the outcome (each write's condition, every change numbered in this
+        order) is the same. Default: one write each.
+        """
+        for change in changes:
+            if change.category is not None or change.deleted is not None:
+                self._update_complaint(change.platform, change.post_id, category=change.category, deleted=change.deleted)
+            for slot, reply in change.firsts:
+                self._record_first(change.platform, change.post_id, reply, slot)
 
     @abstractmethod
     def _query_complaints(

@@ -18,7 +18,7 @@ from typing import Any
 
 from chalicelib.domain.models import Account, Checkpoint, Complaint, Post, Reply, Subscription
 from chalicelib.store import codec
-from chalicelib.store.base import FIRST_REPLY, ComplaintFilter, Store, normalise_email
+from chalicelib.store.base import FIRST_REPLY, REPLY_SLOTS, ComplaintChange, ComplaintFilter, Store, normalise_email
 from chalicelib.store.cursor import ComplaintKey
 from chalicelib.store.errors import IncompatibleSchema, StoreError, StoreUnavailable
 
@@ -81,6 +81,7 @@ _COMPLAINT_INSERT = """INSERT INTO complaints (platform, post_id, company, creat
     first_reply_at, first_reply_id, first_reply, first_substantive_reply_at, first_substantive_reply_id,
     first_substantive_reply, doc, seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, {seq})"""
 IN_CHUNK = 512  # ids per "IN (...)" query (a power of two, see _in_chunks), well under SQLite's bound-parameter limit
+_MAX_ROWID = 2**63 - 1
 FRESH_LIMIT = 50_000  # posts remembered per transaction (see SQLiteStore._fresh)
 
 
@@ -154,6 +155,23 @@ def _complaint_params(c: Complaint) -> tuple[Any, ...]:
     )
 
 
+def _update_sql(*, category: bool, deleted: bool, seq: str) -> str:
+    """Set the named fields (parameters: their values, ``seq``'s if a parameter, key, the values again) if they differ."""
+    columns = [c for c, on in (("category", category), ("deleted", deleted)) if on]
+    sets = ", ".join(f"{c} = ?" for c in columns)
+    differs = " OR ".join(f"{c} IS NOT ?" for c in columns)
+    return f"UPDATE complaints SET {sets}, seq = {seq} WHERE platform = ? AND post_id = ? AND ({differs})"
+
+
+def _record_first_sql(slot: str, *, seq: str) -> str:
+    """Set a reply slot if the reply is earlier: the WHERE clause is the earliest-wins rule, so concurrent writers
+    cannot overwrite an earlier reply (ties go to the smaller post id)."""
+    column = FIRST_REPLY if slot == FIRST_REPLY else "first_substantive_reply"
+    return f"""UPDATE complaints SET {column}_at = :at, {column}_id = :id, {column} = :doc, seq = {seq}
+               WHERE platform = :platform AND post_id = :complaint
+                 AND ({column}_at IS NULL OR {column}_at > :at OR ({column}_at = :at AND {column}_id > :id))"""
+
+
 def _reply_columns(reply: Reply | None) -> tuple[int | None, str | None, str | None]:
     if reply is None:
         return None, None, None
@@ -216,24 +234,29 @@ class SQLiteStore(Store):
 
     def _insert_posts(self, posts: list[Post]) -> int:
         with self._tx() as db:
-            stored: set[tuple[str, str]] = set()
-            for platform in {p.platform for p in posts}:
-                ids = [p.post_id for p in posts if p.platform == platform]
-                for chunk in _in_chunks(ids):
-                    sql = f"SELECT post_id FROM posts WHERE platform = ? AND post_id IN ({_marks(len(chunk))})"
-                    stored.update((platform, r[0]) for r in db.execute(sql, (platform, *chunk)))
-            new = [p for p in posts if p.key not in stored]
+            # Insert first, ask later: within the transaction new rows get rowids above the largest one before
+            # (posts are never deleted, and SQLite picks max(rowid) + 1 until rowids run out at 2**63 - 1), so
+            # when some keys were stored already, the rowids tell exactly which posts this insert added.
+            before = db.execute("SELECT MAX(rowid) FROM posts").fetchone()[0] or 0
             rows = [
                 (p.platform, p.post_id, codec.to_us(p.created_at), p.thread_id, p.in_reply_to_post_id,
                  p.author.account_id, int(p.deleted), codec.post_row_doc(p))
-                for p in new
+                for p in posts
             ]
-            db.executemany("INSERT OR IGNORE INTO posts VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+            added = db.executemany("INSERT OR IGNORE INTO posts VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows).rowcount
+            if added == len(posts):
+                new = posts
+            elif before >= _MAX_ROWID - len(posts):  # rowids may have been chosen at random: remember none
+                new = []
+            else:
+                inserted = set(db.execute("SELECT platform, post_id FROM posts WHERE rowid > ?", (before,)))
+                new = [p for p in posts if p.key in inserted]
+            fresh = self._fresh
             for p in new:
                 # only copies that read back identically (the codec turns any sequence of mentions into a tuple)
-                if len(self._fresh) < FRESH_LIMIT and type(p.mentions) is tuple:
-                    self._fresh[p.key] = p
-            return len(new)
+                if len(fresh) < FRESH_LIMIT and type(p.mentions) is tuple:
+                    fresh[p.key] = p
+            return added
 
     def _mark_posts_deleted(self, keys: list[tuple[str, str]]) -> int:
         with self._tx() as db:
@@ -278,6 +301,7 @@ class SQLiteStore(Store):
     def _posts_by(self, platform: str, column: str, values: list[str]) -> dict[str, list[Post]]:
         """Posts whose indexed ``column`` (thread_id or in_reply_to_post_id) is one of ``values``, grouped by it."""
         found: dict[str, list[Post]] = {}
+        fresh = self._fresh
         with self._read() as db:
             for chunk in _in_chunks(values):
                 sql = (
@@ -285,7 +309,10 @@ class SQLiteStore(Store):
                     f"WHERE platform = ? AND {column} IN ({_marks(len(chunk))})"
                 )
                 for value, post_id, deleted, doc in db.execute(sql, (platform, *chunk)):
-                    found.setdefault(value, []).append(self._post_row(platform, post_id, deleted, doc))
+                    post = fresh.get((platform, post_id))  # what _post_row does, inline: threads are read in bulk
+                    if post is None or post.deleted != bool(deleted):
+                        post = _post((doc, deleted))
+                    found.setdefault(value, []).append(post)
         return found
 
     def _upsert_accounts(self, accounts: list[Account]) -> int:
@@ -312,19 +339,57 @@ class SQLiteStore(Store):
             return True
 
     def _insert_complaints(self, complaints: list[Complaint]) -> set[tuple[str, str]]:
-        # One transaction holds the write lock, so the keys found absent stay absent and the counter is ours:
-        # number the new complaints in one go and move the counter once.
+        # One transaction holds the write lock, so the counter is ours: number the complaints in one go and move
+        # the counter once. Callers pass complaints they found absent, so normally every row goes in; if some
+        # were stored after all, their rows keep a number at most the counter's, which tells them apart.
         with self._tx() as db:
-            stored = set(self._complaint_rows(db, [c.key for c in complaints], "platform, post_id"))
-            new = [c for c in complaints if c.key not in stored]
-            if not new:
-                return set()
-            last = db.execute("SELECT value FROM counters WHERE name = 'complaint_seq'").fetchone()[0]
-            db.executemany(
-                _COMPLAINT_INSERT.format(seq="?"), [(*_complaint_params(c), last + n) for n, c in enumerate(new, 1)]
-            )
-            db.execute("UPDATE counters SET value = ? WHERE name = 'complaint_seq'", (last + len(new),))
-            return {c.key for c in new}
+            last = self._counter(db)
+            rows = [(*_complaint_params(c), last + n) for n, c in enumerate(complaints, 1)]
+            sql = _COMPLAINT_INSERT.replace("INSERT", "INSERT OR IGNORE", 1).format(seq="?")
+            added = db.executemany(sql, rows).rowcount
+            self._set_counter(db, last + len(complaints))
+            if added == len(complaints):
+                return {c.key for c in complaints}
+            seqs = self._complaint_rows(db, [c.key for c in complaints], "seq")
+            return {key for key, (seq,) in seqs.items() if seq > last}
+
+    def _change_complaints(self, changes: list[ComplaintChange]) -> None:
+        # The same writes as one _update_complaint/_record_first each, numbered in the same order, as a few
+        # executemany calls: each complaint's writes go field update, first reply, first substantive reply, so
+        # running the statements in that order leaves every complaint with its last write's number. The write
+        # lock makes the caller's reading of what differs still true; a write whose condition fails anyway
+        # only leaves its number unused.
+        with self._tx() as db:
+            last = self._counter(db)
+            updates: dict[tuple[bool, bool], list[tuple[Any, ...]]] = {}
+            firsts: dict[str, list[dict[str, Any]]] = {slot: [] for slot in REPLY_SLOTS}
+            n = 0
+            for change in changes:
+                if change.category is not None or change.deleted is not None:
+                    n += 1
+                    values = [v for v in (change.category, None if change.deleted is None else int(change.deleted))
+                              if v is not None]
+                    shape = (change.category is not None, change.deleted is not None)
+                    updates.setdefault(shape, []).append((*values, last + n, change.platform, change.post_id, *values))
+                for slot, reply in change.firsts:
+                    n += 1
+                    at, reply_id, doc = _reply_columns(reply)
+                    firsts[slot].append({"at": at, "id": reply_id, "doc": doc, "seq": last + n,
+                                         "platform": change.platform, "complaint": change.post_id})
+            for (category, deleted), params in updates.items():
+                db.executemany(_update_sql(category=category, deleted=deleted, seq="?"), params)
+            for slot in REPLY_SLOTS:
+                if firsts[slot]:
+                    db.executemany(_record_first_sql(slot, seq=":seq"), firsts[slot])
+            self._set_counter(db, last + n)
+
+    @staticmethod
+    def _counter(db: sqlite3.Connection) -> int:
+        return db.execute("SELECT value FROM counters WHERE name = 'complaint_seq'").fetchone()[0]
+
+    @staticmethod
+    def _set_counter(db: sqlite3.Connection, value: int) -> None:
+        db.execute("UPDATE counters SET value = ? WHERE name = 'complaint_seq'", (value,))
 
     def _get_complaint(self, platform: str, post_id: str) -> Complaint | None:
         sql = f"SELECT {_COMPLAINT_COLUMNS} FROM complaints WHERE platform = ? AND post_id = ?"
@@ -352,35 +417,21 @@ class SQLiteStore(Store):
         return found
 
     def _update_complaint(self, platform: str, post_id: str, *, category: str | None, deleted: bool | None) -> bool:
-        sets, differs, params = [], [], []
-        for column, value in (("category", category), ("deleted", None if deleted is None else int(deleted))):
-            if value is not None:
-                sets.append(f"{column} = ?")
-                differs.append(f"{column} IS NOT ?")
-                params.append(value)
-        if not sets:
+        values = [v for v in (category, None if deleted is None else int(deleted)) if v is not None]
+        if not values:
             return False
-        sql = (
-            f"UPDATE complaints SET {', '.join(sets)}, seq = {_NEXT_SEQ} "
-            f"WHERE platform = ? AND post_id = ? AND ({' OR '.join(differs)})"
-        )
+        sql = _update_sql(category=category is not None, deleted=deleted is not None, seq=_NEXT_SEQ)
         with self._tx() as db:
-            if db.execute(sql, (*params, platform, post_id, *params)).rowcount == 0:
+            if db.execute(sql, (*values, platform, post_id, *values)).rowcount == 0:
                 return False
             db.execute(_BUMP_SEQ)
             return True
 
     def _record_first(self, platform: str, complaint_post_id: str, reply: Reply, slot: str) -> bool:
-        column = FIRST_REPLY if slot == FIRST_REPLY else "first_substantive_reply"
-        # One conditional UPDATE: the WHERE clause is the earliest-wins rule, so concurrent writers cannot
-        # overwrite an earlier reply (ties go to the smaller post id).
-        sql = f"""UPDATE complaints SET {column}_at = :at, {column}_id = :id, {column} = :doc, seq = {_NEXT_SEQ}
-                  WHERE platform = :platform AND post_id = :complaint
-                    AND ({column}_at IS NULL OR {column}_at > :at OR ({column}_at = :at AND {column}_id > :id))"""
         at, reply_id, doc = _reply_columns(reply)
         params = {"at": at, "id": reply_id, "doc": doc, "platform": platform, "complaint": complaint_post_id}
         with self._tx() as db:
-            if db.execute(sql, params).rowcount == 0:
+            if db.execute(_record_first_sql(slot, seq=_NEXT_SEQ), params).rowcount == 0:
                 return False
             db.execute(_BUMP_SEQ)
             return True
