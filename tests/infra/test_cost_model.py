@@ -56,6 +56,8 @@ def test_measured_run_counts_complaints_and_units(measured) -> None:
     # THEN a complaint costs at least its own write and index entries, and an idle aggregate still writes snapshots
     assert measured.ingest_wru / measured.complaints >= 2
     assert measured.aggregate_idle_wru > 0
+    # AND the run that also recomputes the all-time window writes more than one that does not
+    assert measured.aggregate_refresh_wru > measured.aggregate_idle_wru
     assert measured.stored_bytes > measured.complaints * 100
 
 
