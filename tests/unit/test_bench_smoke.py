@@ -41,6 +41,18 @@ def test_ingest_measure_reports_rates_and_memory_per_size() -> None:
     assert result["memory_growth"] > 0
 
 
+def test_ingest_lower_bound_classifies_what_the_import_classifies() -> None:
+    # GIVEN the bench's reader + classifier child beside the real import, on the same generated archive
+    result = ingest.measure(sizes=(300,), repeats=1, companies=2)
+    row = result["rows"][0]
+
+    # THEN it classified one text per conversation opened with a company and one per company reply
+    # (every company reply in a generated archive answers a complaint), and the stage table shows it
+    assert row["classified"] == row["inbound"] + row["answered"] > 0
+    assert row["reader_posts_per_s"] > 0 and row["reader_classifier_posts_per_s"] > 0
+    assert f"{row['classified']:,} texts" in ingest.stages_table(result)
+
+
 def test_survival_km_agrees_with_lifelines_and_reports_both() -> None:
     result = survival_km.measure(n=2_000, repeats=1, rss=False)
     assert result["ours_median"] == pytest.approx(result["lifelines_median"])
