@@ -2,11 +2,18 @@
 
 The scheduler calls the very job functions the Lambda schedules call, on the same cadence, so what runs
 on a laptop is what runs on AWS, minus API Gateway and EventBridge.
+
+chalice's local server stamps every event with ``sourceIp`` 127.0.0.1, whoever connects. The admin routes
+(loopback callers only) and the per-IP subscription limit read that field, so :class:`LocalServer` puts the
+real TCP peer there instead. Headers such as ``X-Forwarded-For`` are never consulted: no proxy is part of the
+local setup, and any caller can write them.
 """
 
 from __future__ import annotations
 
+import functools
 import signal
+import socket
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -83,8 +90,99 @@ class LocalScheduler:
             self._thread.join(timeout)
 
 
+class LocalServerHookError(RuntimeError):
+    """chalice's local server changed shape, so the caller's real address can no longer reach the event.
+
+    Raised at server start: serving with every caller reported as 127.0.0.1 would silently open the
+    admin routes to the network and merge every caller into one rate-limit bucket.
+    """
+
+
+PROBE_PEER = "192.0.2.1"  # documentation range: an address no real peer of the start-up probe can have
+
+
+class PeerAddressEventConverter:
+    """chalice's event converter for one connection, with ``sourceIp`` set to that connection's peer."""
+
+    def __init__(self, inner: Any, peer: str) -> None:
+        self.inner = inner
+        self.peer = peer
+
+    def create_lambda_event(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        event = self.inner.create_lambda_event(*args, **kwargs)
+        identity = event.get("requestContext", {}).get("identity") if isinstance(event, dict) else None
+        if not isinstance(identity, dict):
+            raise LocalServerHookError("chalice's local event has no requestContext.identity to carry the caller")
+        identity["sourceIp"] = self.peer
+        return event
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+@functools.cache
+def peer_address_handler_class() -> type:
+    """chalice's request handler, changed only in that every event carries the TCP peer as ``sourceIp``.
+
+    chalice builds a fresh gateway per connection inside the handler's constructor, before handling it;
+    ``setup`` runs between the two, when the peer address is known and no request has been read yet.
+    """
+    from chalice.local import ChaliceRequestHandler
+
+    class PeerAddressRequestHandler(ChaliceRequestHandler):  # type: ignore[misc, valid-type]
+        def setup(self) -> None:
+            super().setup()
+            gateway = getattr(self, "local_gateway", None)
+            converter = getattr(gateway, "event_converter", None)
+            if not callable(getattr(converter, "create_lambda_event", None)):
+                raise LocalServerHookError("chalice's request handler has no local_gateway.event_converter")
+            if isinstance(converter, PeerAddressEventConverter):  # a gateway shared across connections
+                raise LocalServerHookError("chalice's local gateway is shared between connections")
+            gateway.event_converter = PeerAddressEventConverter(converter, self.client_address[0])
+
+    return PeerAddressRequestHandler
+
+
+def _with_peer_address(http_server: Any, app: Any) -> functools.partial[Any]:
+    """The server's handler factory rebuilt on :func:`peer_address_handler_class`, proven on a probe connection."""
+    from chalice.local import ChaliceRequestHandler
+
+    factory = getattr(http_server, "RequestHandlerClass", None)
+    if not (
+        isinstance(factory, functools.partial)
+        and isinstance(factory.func, type)
+        and issubclass(factory.func, ChaliceRequestHandler)
+    ):
+        raise LocalServerHookError(f"chalice's local server builds its handlers with {factory!r}")
+    handler = functools.partial(peer_address_handler_class(), *factory.args, **factory.keywords)
+    _probe(handler, http_server, app)
+    return handler
+
+
+def _probe(handler: functools.partial[Any], http_server: Any, app: Any) -> None:
+    """Run the handler on a connection that closes at once, and convert one request of it: no route runs."""
+    ours, theirs = socket.socketpair()
+    try:
+        theirs.close()
+        probe = handler(ours, (PROBE_PEER, 0), http_server)
+    finally:
+        ours.close()
+    converter = getattr(getattr(probe, "local_gateway", None), "event_converter", None)
+    if not isinstance(converter, PeerAddressEventConverter) or converter.peer != PROBE_PEER:
+        raise LocalServerHookError("chalice's request handler did not take the peer-address hook")
+    route = next(iter(getattr(app, "routes", None) or {}), None)
+    if route is not None:
+        event = converter.create_lambda_event(method="GET", path=route, headers={}, body=None)
+        if event["requestContext"]["identity"]["sourceIp"] != PROBE_PEER:
+            raise LocalServerHookError("chalice's local event does not carry the peer address")
+
+
 class LocalServer:
-    """Chalice's own local dev server, run in a thread so that it can be stopped cleanly."""
+    """Chalice's own local dev server, run in a thread so that it can be stopped cleanly.
+
+    Every request's ``requestContext.identity.sourceIp`` is the TCP peer's address (chalice alone says
+    127.0.0.1 for everyone); construction raises :class:`LocalServerHookError` if chalice no longer allows that.
+    """
 
     def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 8000, stage: str = "dev") -> None:
         from chalice.config import Config
@@ -95,9 +193,24 @@ class LocalServer:
             self._server = LocalDevServer(app, config, host, port)
         else:
             self._server = create_local_server(app, config, host, port)
+        try:
+            self._server.server.RequestHandlerClass = _with_peer_address(self._server.server, app)
+        except BaseException:
+            self._server.server.server_close()
+            raise
         self.host = host
         self.port = self._server.server.server_address[1]
         self._thread: threading.Thread | None = None
+
+    @property
+    def request_handler(self) -> functools.partial[Any]:
+        """What the HTTP server builds one handler per connection with: ``(socket, (host, port), server)``."""
+        return self._server.server.RequestHandlerClass
+
+    @property
+    def http_server(self) -> Any:
+        """The ``socketserver`` server underneath, which the handler needs as its third argument."""
+        return self._server.server
 
     @property
     def url(self) -> str:
