@@ -5,12 +5,25 @@ so a complaint is paired the same way whichever way it arrived, memory stays fla
 and a re-run stores nothing twice (posts and complaints are keyed upserts). What an archive adds is the
 *observation horizon*: the archive says nothing about what happened after its last post (or after an
 explicit ``--observed-until``), so unanswered complaints are censored there, never at "now".
+
+There is one horizon per archive, not per company. Each archive gets its own source key,
+``archive:{digest}`` (:func:`archive_source`), stamped on its complaints (``Complaint.source``) and used as
+the horizon key of every company it holds complaints for; the aggregate censors each source at its own
+horizon. One shared key would let a later archive's end censor an earlier archive's unanswered complaints
+months after anybody looked at them. The digest is of the file's bytes, not its name: a re-run of the same
+file, or a copy under another name, lands on the same key (and the same complaints), so nothing is counted
+twice and the horizon is the same. A complaint that two archives hold keeps the source it was first stored
+with (the store never rewrites ``source``): it is censored at the end of an archive that did observe it.
+The API's ``meta.coverage`` lists every key with its horizon, so readers see one row per archive. Stores
+written before this hold the *legacy* key ``archive`` (:data:`ARCHIVE_SOURCE` alone), one horizon per
+company; those complaints keep it and are censored as before.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import hashlib
 import logging
 import re
 import sys
@@ -42,16 +55,20 @@ __all__ = [
     "ArchiveImportError",
     "CompanyTally",
     "ImportReport",
+    "archive_source",
     "discovered_companies",
     "format_report",
     "import_archive",
+    "is_archive_source",
     "register",
 ]
 
 FORMATS: tuple[str, ...] = ("twarc2", "twcs")
-ARCHIVE_SOURCE = "archive"  # Complaint.source and horizon key: the aggregate censors these at the archive's end
+ARCHIVE_SOURCE = "archive"  # prefix of every archive's source key; alone, the legacy key (one horizon per company)
 PLATFORM = "x"
 Progress = Callable[[str, int], None]  # (phase, bytes read so far)
+_DIGEST_BYTES = 8  # 16 hex digits: a collision between one researcher's archives is not a practical concern
+_DIGEST_CHUNK = 1 << 20
 
 
 class ArchiveImportError(ValueError):
@@ -79,6 +96,7 @@ class ImportReport:
 
     ``read`` counts records (lines or CSV rows), ``imported`` the posts handed to the store, ``new_posts``
     those not stored before (0 on a re-run), ``skipped`` the records or posts left out, by reason.
+    ``source`` is the archive's key (:func:`archive_source`): its complaints' source and its horizon's key.
     """
 
     path: str
@@ -93,6 +111,7 @@ class ImportReport:
     latest_post_at: datetime | None
     registered: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
+    source: str = ""
 
     @property
     def skipped_total(self) -> int:
@@ -100,6 +119,28 @@ class ImportReport:
 
 
 # --- the pipeline ----------------------------------------------------------------------------------------------
+
+
+def archive_source(path: str | Path, *, progress: Progress | None = None) -> str:
+    """The archive's source key, ``archive:{digest}``: a BLAKE2b digest of the file's bytes, read 1 MiB at a time.
+
+    Content, not the file's name or path: importing the same file again, or a copy under another name, must
+    land on the same key, or its complaints would stay under the first key while the horizon went to a
+    second. Hashing costs one sequential read, small next to parsing every record. ``progress`` gets
+    ``("digest", bytes_read)``.
+    """
+    digest = hashlib.blake2b(digest_size=_DIGEST_BYTES)
+    with Path(path).open("rb") as fp:
+        while chunk := fp.read(_DIGEST_CHUNK):
+            digest.update(chunk)
+            if progress is not None:
+                progress("digest", fp.tell())
+    return f"{ARCHIVE_SOURCE}:{digest.hexdigest()}"
+
+
+def is_archive_source(source: str) -> bool:
+    """True for an archive's key and for the legacy key ``archive``, False for live sources (``x``, …)."""
+    return source == ARCHIVE_SOURCE or source.startswith(f"{ARCHIVE_SOURCE}:")
 
 
 def import_archive(
@@ -128,6 +169,7 @@ def import_archive(
         The registry; posts addressed to these companies' handles become their complaints.
     observed_until
         End of the observation, if the collector knows it; default: the archive's latest post.
+        Several archives of one company each keep their own horizon (see the module docstring).
     all_companies
         TWCS only: also register every company account (author of an outbound row) the archive reveals,
         persisted so that :func:`discovered_companies` returns them.
@@ -137,7 +179,8 @@ def import_archive(
     batch_size
         Posts stored and paired per batch: the only posts held in memory at once.
     progress
-        Called with ``(phase, bytes_read)`` after each batch; phase is ``"scan"`` or ``"import"``.
+        Called with ``(phase, bytes_read)`` after each chunk or batch; phase is ``"digest"``, ``"scan"`` or
+        ``"import"``.
     now
         When discovered companies are recorded (default: the clock).
 
@@ -154,6 +197,7 @@ def import_archive(
     _check_input(path, fmt, all_companies=all_companies, authors=authors)
     if batch_size < 1:
         raise ArchiveImportError(f"batch_size={batch_size}: must be at least 1")
+    source = archive_source(path, progress=progress)
     known = {**discovered_companies(store, registry=companies), **companies}
     registered: dict[str, Company] = {}
     if all_companies:
@@ -166,14 +210,14 @@ def import_archive(
 
     from chalicelib.jobs.ingest import Ingestor, IngestStats
 
-    ingestor = Ingestor(store, known, thresholds=thresholds, source=ARCHIVE_SOURCE)
+    ingestor = Ingestor(store, known, thresholds=thresholds, source=source)
     summary = ArchiveSummary()
     totals = IngestStats()
     with _quiet_sources(), path.open("rb") as fp:
         items = iter_twcs(fp, authors, summary=summary) if fmt == "twcs" else iter_twarc2(fp, summary=summary)
         for posts in _batches(_with_progress(items, fp, "import", progress), batch_size):
             totals.add(ingestor.ingest(posts, _authors_of(posts)))
-    return _report(path, fmt, store, summary, totals, observed_until, tuple(sorted(registered)))
+    return _report(path, fmt, store, source, summary, totals, observed_until, tuple(sorted(registered)))
 
 
 def _check_input(path: Path, fmt: str, *, all_companies: bool, authors: Mapping[str, int] | None) -> None:
@@ -233,12 +277,13 @@ def _report(
     path: Path,
     fmt: str,
     store: Store,
+    source: str,
     summary: ArchiveSummary,
     totals: Any,
     observed_until: datetime | None,
     registered: tuple[str, ...],
 ) -> ImportReport:
-    """Record the horizon for every company that got complaints, and tally what the store now holds."""
+    """Record this archive's horizon for every company that got complaints, and tally what the store now holds."""
     latest = summary.observation_horizon
     horizon = observed_until or latest
     warnings: list[str] = []
@@ -249,18 +294,22 @@ def _report(
             "count as not yet seen"
         )
     touched = sorted(slug for slug, n in totals.complaints_by_company.items() if n)
+    horizons: dict[str, dict[str, datetime]] = {}
     if horizon is not None:
         for slug in touched:
-            store.set_horizon(slug, ARCHIVE_SOURCE, horizon)
-        kept = sorted(s for s in touched if store.get_horizons(s).get(ARCHIVE_SOURCE, horizon) > horizon)
+            store.set_horizon(slug, source, horizon)
+            horizons[slug] = store.get_horizons(slug)
+        kept = sorted(s for s in touched if horizons[s].get(source, horizon) > horizon)
         if kept:
             warnings.append(
-                f"{len(kept)} companies ({', '.join(kept[:5])}{', …' if len(kept) > 5 else ''}) keep a later archive "
-                "horizon from an earlier import: horizons never move back"
+                f"{len(kept)} companies ({', '.join(kept[:5])}{', …' if len(kept) > 5 else ''}) keep a later "
+                f"horizon for this archive ({source}) from an earlier import: horizons never move back"
             )
     tallies = {}
     if summary.earliest_post_at is not None and latest is not None:
-        tallies = {s: _tally(store, s, summary.earliest_post_at, latest) for s in touched}
+        since, until = summary.earliest_post_at, latest + timedelta(microseconds=1)
+        tallies = {s: _tally(store, s, source, since, until) for s in touched}
+        warnings += _elsewhere(store, horizons, source, since, until)
     if summary.parsed and not touched:
         warnings.append("no post was addressed to a registered company (companies.toml, or --all-companies for TWCS)")
     return ImportReport(
@@ -276,15 +325,39 @@ def _report(
         latest_post_at=latest,
         registered=registered,
         warnings=tuple(warnings),
+        source=source,
     )
 
 
-def _tally(store: Store, company: str, since: datetime, latest: datetime) -> CompanyTally:
+def _tally(store: Store, company: str, source: str, since: datetime, until: datetime) -> CompanyTally:
     """Count from the store, not from batch stats: threads spanning batches are re-paired, so stats repeat."""
-    inbound, complaints, answered, tiers = store.count_complaints(
-        company, since=since, until=latest + timedelta(microseconds=1), source=ARCHIVE_SOURCE
-    )
+    inbound, complaints, answered, tiers = store.count_complaints(company, since=since, until=until, source=source)
     return CompanyTally(inbound, complaints, answered, dict(sorted(tiers.items())))
+
+
+def _elsewhere(
+    store: Store, horizons: Mapping[str, Mapping[str, datetime]], source: str, since: datetime, until: datetime
+) -> list[str]:
+    """Complaints in this archive's span stored by other archives (or the legacy key), which the tallies omit.
+
+    Those this archive also holds keep the key they were first stored with, and that archive's horizon; said
+    here so that a re-import of an archive first imported under the legacy key does not look empty.
+    """
+    found: dict[str, int] = {}
+    for slug, keys in horizons.items():
+        for key in sorted(k for k in keys if k != source and is_archive_source(k)):
+            inbound = store.count_complaints(slug, since=since, until=until, source=key)[0]
+            if inbound:
+                found[key] = found.get(key, 0) + inbound
+    if not found:
+        return []
+    where = ", ".join(
+        f"{n:,} under {k}{' (legacy key)' if k == ARCHIVE_SOURCE else ''}" for k, n in sorted(found.items())
+    )
+    return [
+        f"this archive's span also holds complaints stored by other imports ({where}); those this archive "
+        "holds too keep that key and are censored at that import's horizon, and are not in the counts above"
+    ]
 
 
 # --- companies discovered in archives ---------------------------------------------------------------------------
@@ -338,6 +411,8 @@ def format_report(report: ImportReport) -> str:
     lines += [f"    {reason:<22} {count:>8,}" for reason, count in report.skipped.items()]
     lines.append(f"  posts from {when(report.earliest_post_at)} to {when(report.latest_post_at)}")
     lines.append(f"  observed until   {when(report.horizon)}  (unanswered complaints are censored here)")
+    if report.source:
+        lines.append(f"  source key       {report.source}  (this archive's complaints and horizon; API coverage)")
     if report.registered:
         lines.append(f"  registered {len(report.registered)} companies: {', '.join(report.registered)}")
     if report.companies:
@@ -362,7 +437,7 @@ class _Bar:
             self.close()
             from tqdm import tqdm
 
-            desc = "scanning for company accounts" if phase == "scan" else "importing"
+            desc = {"digest": "fingerprinting", "scan": "scanning for company accounts"}.get(phase, "importing")
             self.bar = tqdm(total=self.total, unit="B", unit_scale=True, desc=desc, file=sys.stderr, leave=False)
             self.phase = phase
         self.bar.update(max(0, position - self.bar.n))

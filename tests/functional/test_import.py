@@ -22,8 +22,8 @@ from chalicelib import cli, runtime
 from chalicelib.domain.classify import classify_inbound
 from chalicelib.domain.models import Category, Complaint
 from chalicelib.jobs.importer import (
-    ARCHIVE_SOURCE,
     ArchiveImportError,
+    archive_source,
     discovered_companies,
     import_archive,
 )
@@ -152,7 +152,8 @@ def test_twcs_sample_matches_an_independent_computation(store: SQLiteStore) -> N
     rows = read_twcs(TWCS)
     # WHEN it is imported
     report = import_archive(TWCS, fmt="twcs", store=store, companies=REGISTRY, batch_size=97)
-    # THEN every record is read and imported, none skipped
+    # THEN every record is read and imported, none skipped, under the archive's own source key
+    assert report.source == archive_source(TWCS) and report.source.startswith("archive:")
     assert (report.read, report.imported, report.new_posts, report.skipped_total) == (len(rows), len(rows), len(rows), 0)
     for slug, handle in BRANDS.items():
         expected = expected_complaints(rows, handle)
@@ -161,7 +162,7 @@ def test_twcs_sample_matches_an_independent_computation(store: SQLiteStore) -> N
         assert set(got) == set(expected), slug
         for post_id, exp in expected.items():
             c = got[post_id]
-            assert c.source == ARCHIVE_SOURCE
+            assert c.source == report.source
             assert (c.first_reply.post_id if c.first_reply else None) == (exp.first_reply.tweet_id if exp.first_reply else None)
             if exp.first_reply is not None:
                 assert (c.first_reply.created_at - c.created_at).total_seconds() == exp.delay_seconds
@@ -195,11 +196,11 @@ def test_twcs_horizon_is_the_latest_post_and_re_running_counts_nothing_twice(sto
     assert again.new_posts == 0 and first.new_posts == len(rows)
     assert {slug: store.changed_complaints(slug) for slug in BRANDS} == before
     assert again.companies == first.companies
-    # THEN each company with complaints is observed until the archive's latest post, under the archive key
+    # THEN each company with complaints is observed until the archive's latest post, under the archive's key
     latest = max(r.at for r in rows.values())
-    assert first.horizon == latest
+    assert first.horizon == latest and again.source == first.source
     for slug in first.companies:
-        assert store.get_horizons(slug) == {ARCHIVE_SOURCE: latest}
+        assert store.get_horizons(slug) == {first.source: latest}
 
 
 def test_observed_until_is_recorded_and_an_early_one_is_warned_about(store: SQLiteStore) -> None:
@@ -208,7 +209,7 @@ def test_observed_until_is_recorded_and_an_early_one_is_warned_about(store: SQLi
     report = import_archive(TWCS, fmt="twcs", store=store, companies=REGISTRY, observed_until=later)
     # THEN it is the horizon, with no warning
     assert report.horizon == later and report.warnings == ()
-    assert store.get_horizons("playstation") == {ARCHIVE_SOURCE: later}
+    assert store.get_horizons("playstation") == {report.source: later}
     # WHEN another import claims observation ended before the archive's last post
     early = datetime(2017, 10, 1, tzinfo=UTC)
     report = import_archive(TWCS, fmt="twcs", store=store, companies=REGISTRY, observed_until=early)
@@ -216,7 +217,7 @@ def test_observed_until_is_recorded_and_an_early_one_is_warned_about(store: SQLi
     assert report.horizon == early
     assert any("before the archive's latest post" in w for w in report.warnings)
     # THEN the later horizon already stored is kept, and the summary says so
-    assert store.get_horizons("playstation") == {ARCHIVE_SOURCE: later}
+    assert store.get_horizons("playstation") == {report.source: later}
     assert any("never move back" in w for w in report.warnings)
 
 
@@ -245,7 +246,7 @@ def test_progress_reports_bytes_up_to_the_file_size(store: SQLiteStore) -> None:
     seen: list[tuple[str, int]] = []
     import_archive(TWCS, fmt="twcs", store=store, companies=REGISTRY, all_companies=True,
                    progress=lambda phase, at: seen.append((phase, at)), now=NOW)
-    for phase in ("scan", "import"):
+    for phase in ("digest", "scan", "import"):
         positions = [at for p, at in seen if p == phase]
         assert positions == sorted(positions) and positions[-1] == TWCS.stat().st_size
 
@@ -263,7 +264,7 @@ def test_twarc2_pages_import_with_tiers_from_follower_counts(store: SQLiteStore)
     report = import_archive(TWARC2, fmt="twarc2", store=store, companies=registry)
     # THEN the documented chain (SOURCES.md): @WhoDisTweet's post at 20:49:55 answered by PhillyNEFL at 21:08:02
     complaint = store.get_complaint("x", "1253788283760492544")
-    assert complaint is not None and complaint.company == "philly" and complaint.source == ARCHIVE_SOURCE
+    assert complaint is not None and complaint.company == "philly" and complaint.source == report.source
     assert complaint.first_reply is not None and complaint.first_reply.post_id == "1253792843128283136"
     assert (complaint.first_reply.created_at - complaint.created_at).total_seconds() == 18 * 60 + 7
     # THEN tiers follow the authors' follower counts in the pages (236 → ordinary; 27,843 → notable)
@@ -310,8 +311,8 @@ def test_cli_re_run_prints_no_new_posts(registry_env: Path, capsys: pytest.Captu
     capsys.readouterr()
     assert cli.main(["import", "--format", "twcs", str(TWCS)]) == 0
     out = capsys.readouterr().out
-    assert "(0 new)" in out
-    assert runtime.store().get_horizons("sprint") == {ARCHIVE_SOURCE: datetime(2017, 12, 9, tzinfo=UTC)}
+    assert "(0 new)" in out and archive_source(TWCS) in out
+    assert runtime.store().get_horizons("sprint") == {archive_source(TWCS): datetime(2017, 12, 9, tzinfo=UTC)}
 
 
 def test_cli_all_companies_works_without_a_registry_file(
