@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import field
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from chalicelib.domain.records import FACTORY, Record, record, set_field
+from chalicelib.domain.records import FACTORY, Record, factory, record, set_field
 
 PLATFORMS: tuple[str, ...] = ("x", "mastodon", "bluesky", "reddit")
 
@@ -260,7 +259,7 @@ class Company(Record):
     sector: str | None = None
     sla_minutes: int | None = None
     email_domains: tuple[str, ...] = ()
-    search: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    search: Mapping[str, tuple[str, ...]] = factory(dict)
     sample: bool = False
     retired: bool = False
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from html import escape
 from typing import TYPE_CHECKING, Any
@@ -17,6 +16,7 @@ from urllib.parse import quote, urlsplit
 
 from chalicelib.domain.models import Company, Complaint, Subscription, utc
 from chalicelib.domain.privacy import is_public_tier, pseudonym
+from chalicelib.domain.records import Record, record, set_field
 
 if TYPE_CHECKING:
     from email.message import EmailMessage
@@ -45,8 +45,8 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-@dataclass(frozen=True, slots=True)
-class DigestLine:
+@record
+class DigestLine(Record):
     """One breach as a reader may see it: ``who`` is a handle only for high-profile complainants."""
 
     platform: str
@@ -54,6 +54,13 @@ class DigestLine:
     minutes_waiting: int
     who: str
     post_url: str | None
+
+    def __init__(self, platform: str, tier: str, minutes_waiting: int, who: str, post_url: str | None) -> None:
+        set_field(self, "platform", platform)
+        set_field(self, "tier", tier)
+        set_field(self, "minutes_waiting", minutes_waiting)
+        set_field(self, "who", who)
+        set_field(self, "post_url", post_url)
 
 
 # -- links ------------------------------------------------------------------------------------------------------

@@ -15,12 +15,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.domain.models import TIERS, Company, Subscription, utc
-from chalicelib.domain.records import Record, record, set_field
+from chalicelib.domain.records import Record, record, replace, set_field
 from chalicelib.logs import get_logger
 from chalicelib.notify import render, tokens
 from chalicelib.notify.errors import RateLimitedError, UnknownSubscription, ValidationError

@@ -12,7 +12,6 @@ import json
 import zlib
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, replace
 from datetime import datetime
 from itertools import islice
 from typing import Any, NamedTuple, TypeVar
@@ -29,6 +28,7 @@ from chalicelib.domain.models import (
     Tier,
     utc,
 )
+from chalicelib.domain.records import Record, record, replace, set_field
 from chalicelib.store.cursor import ComplaintKey, decode_cursor, encode_cursor, filter_fingerprint
 from chalicelib.store.errors import StoreError
 
@@ -41,22 +41,35 @@ POST_CHUNK = 5000
 _T = TypeVar("_T")
 
 
-@dataclass(frozen=True, slots=True)
-class Page:
-    """One page of a listing; ``next_cursor`` is None on the last page."""
+@record
+class Page(Record):
+    """One page of a listing; ``next_cursor`` is None on the last page (a record: every listing builds one)."""
 
     items: list[Complaint]
     next_cursor: str | None
 
+    def __init__(self, items: list[Complaint], next_cursor: str | None) -> None:
+        set_field(self, "items", items)
+        set_field(self, "next_cursor", next_cursor)
 
-@dataclass(frozen=True, slots=True)
-class ComplaintFilter:
+
+@record
+class ComplaintFilter(Record):
     """Optional filters of ``list_complaints`` beyond company and time range; None means "any"."""
 
     platform: str | None = None
     tier: str | None = None
     answered: bool | None = None
     category: str | None = None
+
+    def __init__(
+        self, platform: str | None = None, tier: str | None = None, answered: bool | None = None,
+        category: str | None = None,
+    ) -> None:
+        set_field(self, "platform", platform)
+        set_field(self, "tier", tier)
+        set_field(self, "answered", answered)
+        set_field(self, "category", category)
 
 
 def is_earlier(candidate: Reply, current: Reply | None) -> bool:

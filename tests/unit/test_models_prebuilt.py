@@ -34,6 +34,7 @@ from chalicelib.domain.models import (
     Tier,
 )
 from chalicelib.jobs.schedules import Schedule
+from chalicelib.notify.render import DigestLine
 from chalicelib.notify.subscriptions import Limits, LinkResult, SubscriptionOutcome, SubscriptionRequest
 
 T0 = datetime(2024, 5, 1, 12, 30, tzinfo=UTC)
@@ -58,6 +59,7 @@ FULL: dict[type, tuple[Any, ...]] = {
     SubscriptionOutcome: (200, "ok"),
     SubscriptionRequest: ("jo@example.org", "acme-air", 30, ("ordinary",), "daily"),
     LinkResult: ("confirmed", Subscription("s1", "e@x.example", "acme-air", None, (), "daily", "confirmed", T0), None),
+    DigestLine: ("x", "ordinary", 95, "anon-3f9a1c2b", None),
     Settings: ("dynamodb", Path("/d"), Path("/d/c.toml"), "t", "prod", 10, 20, 5, "DEBUG", "https://fr.example"),
 }
 RECORDS = list(FULL)
