@@ -8,7 +8,7 @@ from chalice import Chalice, Rate, Response
 from chalicelib.api.routes import api
 from chalicelib.jobs.schedules import SCHEDULES, lambda_handler
 from chalicelib.notify.routes import subscriptions
-from chalicelib.runtime import freeze_startup_heap
+from chalicelib.runtime import freeze_startup_heap, preload
 
 app = Chalice(app_name="fair-reply")
 app.register_blueprint(subscriptions)
@@ -56,5 +56,6 @@ for _schedule in SCHEDULES:
         lambda_handler(_schedule)
     )
 
+preload()  # the modules nearly every request needs, so that the first one does not wait for them (see runtime)
 # Everything loaded so far lives as long as the process: keep it out of garbage collection (see runtime).
 freeze_startup_heap()

@@ -7,6 +7,7 @@ fixes a bad registry in one go and the app never starts half-loaded.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -18,18 +19,114 @@ _KNOWN_KEYS = {"name", "sector", "sla_minutes", "handles", "email_domains", "sea
 MAX_SLA_MINUTES = 30 * 24 * 60
 
 
-def load_registry(path: str | Path) -> dict[str, Company]:
-    """Load and validate a registry file; raise :class:`RegistryError` listing every problem."""
-    import tomllib  # here, not at the top: the admin API and the OpenAPI document use this module without a file
+def load_registry(path: str | Path, cache: str | Path | None = None) -> dict[str, Company]:
+    """Load and validate a registry file; raise :class:`RegistryError` listing every problem.
 
+    With ``cache`` (a writable JSON file's path), the parsed document is reused while the registry file's text
+    is exactly the one it was parsed from: first from :func:`precompiled_path` beside the file (``make package``
+    can ship one, see :func:`write_precompiled`), then from ``cache``, which is rewritten on a miss. A cold
+    Lambda then skips ``tomllib`` (importing it compiles its regular expressions: about 5 ms). A cache holds
+    the document before validation, so a cached registry is validated, and fails, exactly as a parsed one.
+    """
     path = Path(path)
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read()
     except FileNotFoundError as exc:
         raise RegistryError(f"{path}: company registry not found") from exc
+    raw = None
+    if cache is not None:
+        raw = _cached_document(precompiled_path(path), text)
+        if raw is None:
+            raw = _cached_document(cache, text)
+    if raw is None:
+        raw = _parse_toml(text, path)
+        if cache is not None:
+            _write_cache(cache, text, raw)
+    return parse_registry(raw, source=str(path))
+
+
+def _parse_toml(text: str, path: Path) -> dict[str, Any]:
+    import tomllib  # here, not at the top: requests read the registry from the cache, and the admin API needs no file
+
+    try:
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise RegistryError(f"{path}: not valid TOML: {exc}") from exc
-    return parse_registry(raw, source=str(path))
+
+
+#: Bump when the cache's layout changes; older caches are then ignored and rewritten.
+CACHE_FORMAT = 1
+#: The writable cache's name in the data directory (``FAIR_REPLY_DATA_DIR``), where the app keeps it.
+CACHE_FILE = "registry-cache.json"
+
+
+def precompiled_path(path: str | Path) -> Path:
+    """Where a precompiled registry for ``path`` is looked for: beside it, ``companies.toml`` → ``companies.registry.json``.
+
+    Beside the file because Chalice packages ``chalicelib/`` (where the registry travels) and nothing else.
+    """
+    path = Path(path)
+    return path.with_name(f"{path.stem}.registry.json")
+
+
+def write_precompiled(path: str | Path) -> Path:
+    """Validate the registry at ``path`` and write its precompiled form beside it (for ``make package``).
+
+    Raises :class:`RegistryError` for an invalid registry, and ValueError if its document cannot be cached
+    (JSON does not keep TOML dates and times).
+    """
+    path = Path(path)
+    with open(path, encoding="utf-8") as handle:
+        text = handle.read()
+    raw = _parse_toml(text, path)
+    parse_registry(raw, source=str(path))
+    target = precompiled_path(path)
+    if not _write_cache(target, text, raw):
+        raise ValueError(f"{path}: this registry cannot be precompiled to {target}")
+    return target
+
+
+def _cached_document(cache: str | Path, text: str) -> dict[str, Any] | None:
+    """The cached document of ``text``, or None (no cache, unreadable, another format, or another text)."""
+    import json
+
+    try:
+        with open(cache, encoding="utf-8") as handle:
+            doc = json.load(handle)
+    except (OSError, ValueError):
+        return None
+    if not isinstance(doc, dict) or doc.get("format") != CACHE_FORMAT or doc.get("source") != text:
+        return None
+    document = doc.get("document")
+    return document if isinstance(document, dict) else None
+
+
+def _write_cache(cache: str | Path, text: str, raw: dict[str, Any]) -> bool:
+    """Best effort: a read-only or missing directory only means the next cold start parses the TOML again.
+
+    Only documents JSON gives back unchanged are cached (TOML dates, say, are not: they stay uncached). The
+    file is written beside the cache and renamed over it, so a concurrent reader sees the old or the new one.
+    """
+    import json
+    import os
+
+    try:
+        body = json.dumps({"format": CACHE_FORMAT, "source": text, "document": raw}, allow_nan=False)
+    except (TypeError, ValueError):
+        return False
+    if json.loads(body)["document"] != raw:
+        return False
+    tmp = f"{cache}.{os.getpid()}.tmp"
+    try:
+        with open(tmp, "w", encoding="utf-8") as handle:
+            handle.write(body)
+        os.replace(tmp, cache)
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        return False
+    return True
 
 
 def parse_registry(raw: Mapping[str, Any], source: str = "<registry>") -> dict[str, Company]:

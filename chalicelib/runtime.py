@@ -7,7 +7,9 @@ swap any of them with :func:`override` and undo it with :func:`reset`.
 from __future__ import annotations
 
 import gc
+import os
 import threading
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -34,6 +36,34 @@ def freeze_startup_heap() -> None:
             gc.freeze()
 
 
+#: What :func:`preload` imports: what the first request of nearly every route would otherwise import itself.
+PRELOADED = (
+    "chalicelib.config",
+    "chalicelib.registry",
+    "chalicelib.registry_overlay",
+    "chalicelib.store",  # the backend-neutral part: models, codec, cursors
+    "chalicelib.health",
+)
+
+
+def preload(env: Mapping[str, str] | None = None) -> None:
+    """Import, at ``import app``, the modules nearly every request needs (:data:`PRELOADED`), and the SQLite
+    backend when it is the configured store (never DynamoDB's, which would bring boto3: ~130 ms).
+
+    Modules only: no file, store or network is touched, so importing the app stays free of I/O, and the first
+    request is left with its own work (reading settings and the registry, opening the store). A cold start
+    pays for these modules either way; paid here, they are loaded before the heap is frozen (see
+    :func:`freeze_startup_heap`). Modules only some routes use (the /v1 views, HTML pages, e-mail, hashing)
+    stay with their routes: with them ``import app`` would pass 1.4× a hello-world app's (BENCHMARKS.md).
+    """
+    from importlib import import_module
+
+    for name in PRELOADED:
+        import_module(name)
+    if ((os.environ if env is None else env).get("FAIR_REPLY_STORE") or "sqlite").strip().lower() == "sqlite":
+        import_module("chalicelib.store.sqlite")
+
+
 def settings() -> Settings:
     with _LOCK:
         if "settings" not in _STATE:
@@ -47,9 +77,10 @@ def registry() -> dict[str, Company]:
     """Tracked companies; raises RegistryError (and so refuses to serve) when the file is invalid."""
     with _LOCK:
         if "registry" not in _STATE:
-            from chalicelib.registry import load_registry
+            from chalicelib.registry import CACHE_FILE, load_registry
 
-            _STATE["registry"] = load_registry(settings().companies_path)
+            current = settings()
+            _STATE["registry"] = load_registry(current.companies_path, cache=current.data_dir / CACHE_FILE)
             _STATE["registry"].update(_extra_companies(_STATE["registry"]))
         return _STATE["registry"]
 

@@ -62,7 +62,10 @@ def _check_registry(companies: Path) -> None:
 
 
 def _ignore(directory: str, names: list[str]) -> set[str]:
-    return {n for n in names if n in ("__pycache__", "companies.toml") or n.endswith((".pyc", ".sqlite3"))}
+    return {
+        n for n in names
+        if n in ("__pycache__", "companies.toml") or n.endswith((".pyc", ".sqlite3", ".registry.json"))
+    }
 
 
 def _precompile(directory: Path) -> None:
@@ -93,9 +96,27 @@ def stage_app(companies: Path, staging: Path, project: Path = ROOT) -> Path:
     (staging / ".chalice").mkdir(exist_ok=True)
     for path in (project / ".chalice").glob("*.json"):
         shutil.copy2(path, staging / ".chalice" / path.name)
-    shutil.copy2(companies, staging / "chalicelib" / "companies.toml")
+    registry = staging / "chalicelib" / "companies.toml"
+    shutil.copy2(companies, registry)
+    _precompile_registry(registry)
     _precompile(staging / "chalicelib")
     return staging
+
+
+def _precompile_registry(registry: Path) -> None:
+    """Ship the registry parsed too (``companies.registry.json`` beside it): a cold Lambda then skips tomllib.
+
+    The app uses that copy only while the TOML beside it is the text it was made from (chalicelib.registry).
+    """
+    from chalicelib.errors import RegistryError
+    from chalicelib.registry import write_precompiled
+
+    try:
+        write_precompiled(registry)
+    except RegistryError:
+        raise
+    except ValueError:  # a value JSON cannot hold (a TOML date): the Lambda parses the TOML itself
+        pass
 
 
 def _chalice() -> list[str]:

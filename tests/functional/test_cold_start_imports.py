@@ -75,7 +75,12 @@ def test_serving_snapshots_loads_no_statistics_sources_or_aws_sdk(tmp_path: Path
 # What a cold Lambda loads, chalice.app alone: per route, the modules its first request must not load.
 _IMPORT_APP_LOADS = {"app", "chalicelib", "chalicelib.api", "chalicelib.api.routes", "chalicelib.jobs",
                      "chalicelib.jobs.schedules", "chalicelib.domain", "chalicelib.domain.records",
-                     "chalicelib.notify", "chalicelib.notify.routes", "chalicelib.runtime"}
+                     "chalicelib.notify", "chalicelib.notify.routes", "chalicelib.runtime",
+                     # runtime.preload(): what nearly every first request needs, SQLite being the configured store
+                     "chalicelib.config", "chalicelib.errors", "chalicelib.domain.models", "chalicelib.registry",
+                     "chalicelib.registry_overlay", "chalicelib.health", "chalicelib.store", "chalicelib.store.base",
+                     "chalicelib.store.codec", "chalicelib.store.cursor", "chalicelib.store.errors",
+                     "chalicelib.store.sqlite"}
 _MAIL = ("email", "smtplib", "ssl", "socket", "uuid", "secrets", "chalicelib.notify.senders")
 #: The statistics a request must not import for their constants (the methodology bundle holds them).
 _STATISTICS = ("chalicelib.domain.logrank", "chalicelib.domain.tiers", "statistics", "fractions", "random")

@@ -118,6 +118,33 @@ def test_zip_carries_the_app_and_the_operators_registry(built: tuple[dict[str, A
         assert fn["Properties"]["Environment"]["Variables"]["FAIR_REPLY_COMPANIES"] == "chalicelib/companies.toml"
 
 
+def test_zip_ships_the_registry_precompiled_so_a_cold_start_skips_toml(
+    built: tuple[dict[str, Any], Path, Path], tmp_path: Path
+) -> None:
+    # GIVEN the packaged zip, unpacked where nothing can be written beside a cache
+    _, _, zip_path = built
+    with zipfile.ZipFile(zip_path) as archive:
+        archive.extractall(tmp_path / "task")
+    registry = tmp_path / "task" / "chalicelib" / "companies.toml"
+    assert (tmp_path / "task" / "chalicelib" / "companies.registry.json").is_file()
+
+    # WHEN a fresh interpreter loads the shipped registry, with a cache it cannot write
+    code = (
+        "import json, sys\n"
+        "from chalicelib.registry import load_registry\n"
+        f"companies = load_registry({str(registry)!r}, cache={str(tmp_path / 'missing' / 'cache.json')!r})\n"
+        "print(json.dumps([sorted(companies), 'tomllib' in sys.modules]))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    slugs, parsed_toml = json.loads(out)
+
+    # THEN it holds the operator's companies, read from the precompiled copy without importing tomllib
+    from chalicelib.registry import load_registry
+
+    assert slugs == sorted(load_registry(ROOT / "companies.toml"))
+    assert parsed_toml is False
+
+
 def test_zip_ships_bytecode_for_every_module(built: tuple[dict[str, Any], Path, Path]) -> None:
     # Lambda's code directory is read-only: without shipped .pyc every cold start recompiles chalicelib
     import sys
