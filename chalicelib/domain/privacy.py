@@ -7,7 +7,6 @@ which deployments keep secret.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 
 from chalicelib.domain.models import Tier
@@ -17,8 +16,9 @@ PSEUDONYM_PREFIX = "anon-"
 
 def pseudonym(salt: bytes, platform: str, author_id: str) -> str:
     """A stable, non-reversible name for one account, e.g. ``anon-3f9a1c2b``."""
-    digest = hmac.new(salt, f"{platform}\x00{author_id}".encode(), hashlib.sha256).hexdigest()
-    return PSEUDONYM_PREFIX + digest[:8]
+    # hmac.digest: the same HMAC-SHA256 as hmac.new(...).digest(), in one call into OpenSSL (a page names 100)
+    digest = hmac.digest(salt, f"{platform}\x00{author_id}".encode(), "sha256")
+    return PSEUDONYM_PREFIX + digest[:4].hex()
 
 
 def is_public_tier(tier: Tier | str) -> bool:
