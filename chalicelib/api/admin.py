@@ -126,8 +126,8 @@ def on_aws(env: Mapping[str, str] | None = None) -> bool:
 def check_caller(context: Mapping[str, Any] | None, env: Mapping[str, str] | None = None) -> None:
     """On AWS the IAM authorizer has already vouched for the caller; locally only loopback may administer.
 
-    ``chalice local`` reports every caller as 127.0.0.1, so locally the real guard is that the server binds
-    to 127.0.0.1 (the default of ``serve``); this check refuses anything else that forwards a public address.
+    Fair Reply's local server (:mod:`chalicelib.local`) puts the real TCP peer in ``sourceIp`` (chalice alone
+    says 127.0.0.1 for everyone), so this check is the guard even when the server listens on 0.0.0.0.
     """
     if on_aws(env):
         return
@@ -137,4 +137,4 @@ def check_caller(context: Mapping[str, Any] | None, env: Mapping[str, str] | Non
     except ValueError:
         loopback = False
     if not loopback:
-        raise Forbidden("admin routes are only served to 127.0.0.1 locally", None)
+        raise Forbidden("admin routes are only served to loopback callers locally", None)
