@@ -1,7 +1,9 @@
-"""Two fake Mastodon instances behind one real socket that fails a seeded share of requests at random.
+"""Fake platforms behind one real socket that fails a seeded share of requests at random.
 
-Each instance is a :class:`tests.e2e.fake_platform.FakeMastodon` (recorded-shape payloads), mounted under its
-own path prefix (``/a``, ``/b``), so one server can stand in for two companies on two instances. When
+Each fake (a :class:`tests.e2e.fake_platform.FakeMastodon`, or any object with the same ``respond(url)``:
+recorded-shape payloads) is mounted under its own path prefix (``/a``, ``/b``), so one server can stand in
+for two companies on two instances. A fake may also say how its platform announces a rate limit
+(``reset_headers(now, rng)``); otherwise the Mastodon form below is used. When
 ``faulty`` is on, every request first draws from a seeded RNG and, with probability ``rate``, gets one of:
 
 * ``500`` / ``503``  — a server error (the client's urllib3 Retry may retry it);
@@ -37,7 +39,7 @@ class FaultyPlatform:
     """Serves ``fakes[prefix]`` under ``/<prefix>``; with ``faulty`` on, fails ``rate`` of requests at random."""
 
     def __init__(
-        self, fakes: dict[str, FakeMastodon], *, seed: int, rate: float = 0.3, stall_seconds: float = 0.5
+        self, fakes: dict[str, FakeMastodon | Any], *, seed: int, rate: float = 0.3, stall_seconds: float = 0.5
     ) -> None:
         self.fakes = fakes
         self.rate = rate
@@ -89,7 +91,7 @@ class FaultyPlatform:
             elif fault in ("500", "503"):
                 self._send(request, int(fault), {}, b'{"error": "Something went wrong on our end"}')
             elif fault == "429":
-                self._send(request, 429, self._reset_headers(), b'{"error": "Too many requests"}')
+                self._send(request, 429, self._reset_headers(fake), b'{"error": "Too many requests"}')
             else:
                 if fault == "timeout":
                     time.sleep(self.stall_seconds)  # the client has given up (and maybe retried) by now
@@ -102,8 +104,11 @@ class FaultyPlatform:
                 else:
                     self._send(request, status, headers, body)
 
-    def _reset_headers(self) -> dict[str, str]:
+    def _reset_headers(self, fake: Any) -> dict[str, str]:
         now = self.now
+        own = getattr(fake, "reset_headers", None)
+        if own is not None:
+            return own(now, self._rng)
         if now is not None and self._rng.random() < 0.5:
             # Mastodon's own form: an ISO 8601 instant with the window's remaining calls.
             return {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": (now + timedelta(minutes=2)).isoformat()}
