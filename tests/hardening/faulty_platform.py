@@ -55,6 +55,7 @@ class FaultyPlatform:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # headers and body are written separately: no 40 ms delayed-ACK wait
 
             def do_GET(self) -> None:  # noqa: N802 - http.server's name
                 outer.handle(self)
