@@ -18,8 +18,9 @@ from datetime import datetime
 class SourceError(Exception):
     """Base class: one source failed for this run; its cursor stays where the last stored page left it."""
 
-    def __init__(self, source: str, message: str = "") -> None:
+    def __init__(self, source: str, message: str = "", *, status: int | None = None) -> None:
         self.source = source
+        self.status = status  # the HTTP status that caused it, when one did
         super().__init__(f"{source}: {message}" if message else source)
 
 

@@ -158,9 +158,9 @@ def get_json(
         logger.warning("rate limited", extra={"source": source, "reset_at": reset_at.isoformat() if reset_at else None})
         raise RateLimited(source, reset_at)
     if status in (401, 403):
-        raise AuthRejected(source, f"HTTP {status} from {response.url.split('?')[0]}")
+        raise AuthRejected(source, f"HTTP {status} from {response.url.split('?')[0]}", status=status)
     if status >= 400:
-        raise SourceUnavailable(source, f"HTTP {status} from {response.url.split('?')[0]}")
+        raise SourceUnavailable(source, f"HTTP {status} from {response.url.split('?')[0]}", status=status)
     remaining = _remaining(response.headers)
     if remaining is not None and remaining < 1:
         # The window is empty: the next call would be a 429, so pause this source without spending it.

@@ -47,7 +47,7 @@ from chalicelib.sources.base import (
     unique_pages,
 )
 from chalicelib.sources.credentials import REDDIT_CLIENT_ID, REDDIT_CLIENT_SECRET, get_secret
-from chalicelib.sources.errors import AuthRejected, BudgetExhausted, SourceError, UnexpectedPayload
+from chalicelib.sources.errors import AuthRejected, BudgetExhausted, SourceError, SourceUnavailable, UnexpectedPayload
 from chalicelib.sources.http import build_session, get_json
 
 NAME = "reddit"
@@ -234,7 +234,8 @@ class RedditSource:
             posts = [dataclasses.replace(p, author=accounts.get(p.author.account_id, p.author)) for p in posts]
             times = [p.created_at.timestamp() for p in primary]
             after = payload.get("data", {}).get("after") if isinstance(payload, Mapping) else None
-            finished = not times or min(times) <= floor or not after
+            # a page whose authors all left (no times) says nothing about age: only `after` ends the sweep then
+            finished = (bool(times) and min(times) <= floor) or not after
             sweep = sweep.advance(repr(max(times)) if times else None, after, finished=finished, key=float)
             state[key] = sweep.dump()
             yield Page(dedupe_posts(posts), tuple(accounts.values()), dump_cursor(state), parsed.skipped)
@@ -263,13 +264,20 @@ class RedditSource:
                 try:
                     profiles[name] = parse_about(self._get(f"/user/{quote(name)}/about", {}, budget, now))
                 except (SourceError, KeyError, TypeError, ValueError) as exc:
-                    if isinstance(exc, BudgetExhausted):
+                    if isinstance(exc, SourceError) and not _profile_gone(exc):
+                        # 429, 5xx, timeouts, cut bodies, our own 401 or budget: not this user's fault. Fail
+                        # the page (its cursor is not saved) so it is re-read, rather than store a lost tier.
                         raise
                     # Suspended or shadow-banned users 404/403; their tier stays unknown, the page goes on.
                     logger.warning("profile unavailable", extra={"source": NAME, "error": type(exc).__name__})
                     profiles[name] = accounts[name]
         accounts.update({k: v for k, v in profiles.items() if k in accounts})
         return accounts
+
+
+def _profile_gone(exc: SourceError) -> bool:
+    """A profile answered 403/404: the account is suspended, shadow-banned or deleted, for good."""
+    return isinstance(exc, AuthRejected | SourceUnavailable) and exc.status in (403, 404)
 
 
 def _link_reply_accounts(posts: list[Post]) -> list[Post]:
