@@ -247,6 +247,20 @@ class BlueskySource:
         self, key: str, state: dict[str, Any], handles: dict[str, str], extra: tuple[Account, ...],
         budget: RequestBudget, now: datetime, request: dict[str, str],
     ) -> Iterator[Page]:
+        """Sweep a feed; one resumed from an earlier run's token is followed by a fresh sweep from the top.
+
+        A resumed sweep began below whatever was posted since the run that started it, so finishing it alone
+        does not observe the feed up to ``now`` — which is what a completed fetch (and the horizon) claims.
+        """
+        resumed = Sweep.load(state.get(key)).token is not None
+        yield from self._sweep_once(key, state, handles, extra, budget, now, request)
+        if resumed:
+            yield from self._sweep_once(key, state, handles, (), budget, now, request)
+
+    def _sweep_once(
+        self, key: str, state: dict[str, Any], handles: dict[str, str], extra: tuple[Account, ...],
+        budget: RequestBudget, now: datetime, request: dict[str, str],
+    ) -> Iterator[Page]:
         """Page a newest-first feed down to the stored marker; a page is yielded only once its profiles are in."""
         sweep = Sweep.load(state.get(key))
         floor = parse_time(sweep.since) if sweep.since else now - self.lookback
