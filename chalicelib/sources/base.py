@@ -206,6 +206,19 @@ class Sweep:
         return Sweep(since=self.since, pending=pending, token=next_token)
 
 
+def sweep_to_now(state: Mapping[str, Any], key: str, sweep: Callable[[bool], Iterator[Page]]) -> Iterator[Page]:
+    """Run ``sweep(True)``; when it resumed an earlier run's token, then ``sweep(False)`` from the top.
+
+    A newest-first sweep resumed in a later run starts *below* whatever was posted since the run that began
+    it, so finishing it alone does not observe the stream up to ``now``, which a completed fetch claims (the
+    poll job sets the horizon from it). The second sweep reads down to the marker the first one saved.
+    """
+    resumed = Sweep.load(state.get(key)).token is not None
+    yield from sweep(True)
+    if resumed:
+        yield from sweep(False)
+
+
 @dataclass(frozen=True, slots=True)
 class Parsed:
     """What a platform page parser returns: normalised items plus what it had to leave out."""

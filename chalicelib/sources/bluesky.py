@@ -39,6 +39,7 @@ from chalicelib.sources.base import (
     parse_each,
     parse_time,
     require,
+    sweep_to_now,
     unique_pages,
 )
 from chalicelib.sources.errors import AuthRejected, BudgetExhausted, UnexpectedPayload
@@ -247,15 +248,9 @@ class BlueskySource:
         self, key: str, state: dict[str, Any], handles: dict[str, str], extra: tuple[Account, ...],
         budget: RequestBudget, now: datetime, request: dict[str, str],
     ) -> Iterator[Page]:
-        """Sweep a feed; one resumed from an earlier run's token is followed by a fresh sweep from the top.
-
-        A resumed sweep began below whatever was posted since the run that started it, so finishing it alone
-        does not observe the feed up to ``now`` — which is what a completed fetch (and the horizon) claims.
-        """
-        resumed = Sweep.load(state.get(key)).token is not None
-        yield from self._sweep_once(key, state, handles, extra, budget, now, request)
-        if resumed:
-            yield from self._sweep_once(key, state, handles, (), budget, now, request)
+        """Sweep a feed up to ``now`` (:func:`~chalicelib.sources.base.sweep_to_now`)."""
+        return sweep_to_now(state, key, lambda first: self._sweep_once(
+            key, state, handles, extra if first else (), budget, now, request))
 
     def _sweep_once(
         self, key: str, state: dict[str, Any], handles: dict[str, str], extra: tuple[Account, ...],

@@ -44,6 +44,7 @@ from chalicelib.sources.base import (
     logger,
     require,
     skip_malformed,
+    sweep_to_now,
     unique_pages,
 )
 from chalicelib.sources.credentials import REDDIT_CLIENT_ID, REDDIT_CLIENT_SECRET, get_secret
@@ -218,6 +219,14 @@ class RedditSource:
         yield Page(next_cursor=dump_cursor(state), done=True)
 
     def _sweep(
+        self, key: str, path: str, state: dict[str, Any], official: frozenset[str], profiles: dict[str, Account],
+        budget: RequestBudget, now: datetime,
+    ) -> Iterator[Page]:
+        """One listing up to ``now`` (:func:`~chalicelib.sources.base.sweep_to_now`)."""
+        return sweep_to_now(state, key, lambda _first: self._sweep_once(
+            key, path, state, official, profiles, budget, now))
+
+    def _sweep_once(
         self, key: str, path: str, state: dict[str, Any], official: frozenset[str], profiles: dict[str, Account],
         budget: RequestBudget, now: datetime,
     ) -> Iterator[Page]:

@@ -38,6 +38,7 @@ from chalicelib.sources.base import (
     parse_each,
     parse_time,
     require,
+    sweep_to_now,
     unique_pages,
 )
 from chalicelib.sources.credentials import X_BEARER_TOKEN, get_secret
@@ -246,6 +247,14 @@ class XSource:
         yield Page(next_cursor=dump_cursor(state), done=True)
 
     def _sweep(
+        self, key: str, query: str, state: dict[str, Any], *, headers: Mapping[str, str], budget: RequestBudget,
+        now: datetime,
+    ) -> Iterator[Page]:
+        """One search stream up to ``now`` (:func:`~chalicelib.sources.base.sweep_to_now`)."""
+        return sweep_to_now(state, key, lambda _first: self._sweep_once(
+            key, query, state, headers=headers, budget=budget, now=now))
+
+    def _sweep_once(
         self, key: str, query: str, state: dict[str, Any], *, headers: Mapping[str, str], budget: RequestBudget,
         now: datetime,
     ) -> Iterator[Page]:

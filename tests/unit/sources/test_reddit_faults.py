@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import responses
@@ -19,6 +19,7 @@ import responses
 from chalicelib.domain.models import Account
 from chalicelib.sources.errors import AuthRejected, RateLimited, SourceUnavailable, UnexpectedPayload
 from chalicelib.sources.reddit import RedditSource
+from tests.hardening.fake_reddit import FakeReddit
 from tests.unit.sources.conftest import company, shared_fixture
 
 BASE = "https://reddit.test"
@@ -127,3 +128,38 @@ def test_a_page_of_only_deleted_authors_does_not_end_the_sweep(session, budget):
     requested = [c.request.url for c in responses.calls if "/new.json" in c.request.url]
     assert len(requested) == 2 and "after=t3_next" in requested[1]
     assert pages[-1].done
+
+
+@responses.activate
+def test_a_listing_sweep_resumed_in_a_later_run_also_reads_what_was_posted_meanwhile(session, budget):
+    # GIVEN a subreddit with six posts and a first run stopped after the first page of its listing
+    fake = FakeReddit()
+    start = datetime(2026, 8, 3, 12, 0, tzinfo=UTC)
+    for n in range(6):
+        fake.profiles[f"user{n}"] = 12
+        fake.submission("acme", f"user{n}", start - timedelta(hours=6 - n), "parcel missing", "@AcmeHelp where is it")
+    responses.add_callback("GET", re.compile(re.escape(BASE) + r"/.*"), callback=lambda r: fake.respond(r.url))
+    source = _source(session, page_size=2)
+    target = company(search={"reddit": ("r/acme",)})
+    fake.now = start
+    pages = source.fetch(target, None, budget=budget, now=start)
+    cursor, first_run = None, set()
+    for page in pages:
+        cursor = page.next_cursor
+        first_run.update(p.post_id for p in page.posts)
+        if json.loads(cursor).get("sub:r/acme", {}).get("token"):
+            break
+    pages.close()
+    assert json.loads(cursor)["sub:r/acme"]["token"]  # the sweep is mid-way
+    # AND somebody posts before the next run
+    later = start + timedelta(minutes=5)
+    fake.profiles["late"] = 12
+    new = fake.submission("acme", "late", start + timedelta(minutes=2), "refund", "@AcmeHelp still waiting")
+    fake.now = later
+    # WHEN the next run resumes the sweep from the saved cursor and reads to the end
+    resumed = list(source.fetch(target, cursor, budget=budget, now=later))
+    # THEN the fetch is done only once it has read the new post too, and every older one
+    assert resumed[-1].done and not resumed[-1].exhausted
+    read = {p.post_id for page in resumed for p in page.posts}
+    assert new in read
+    assert set(fake.things) - first_run <= read
